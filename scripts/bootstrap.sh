@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Make .venv hold everything the Makefile's targets need, from a fresh machine.
+# Installs Debian packages with apt-get only when running as root and something is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "bootstrap: apt-get install $*"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    echo "bootstrap: please install $* (needs root or your package manager)" >&2
+    exit 1
+  fi
+}
+
+if ! command -v "$PY" >/dev/null; then apt_install python3 python3-venv; fi
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "bootstrap: Python >= 3.10 needed" >&2; exit 1; }
+if ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then apt_install python3-venv; fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PY" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+touch "$VENV/.bootstrapped"

@@ -1,0 +1,116 @@
+"""The generated layer's encoding rules, checked in-process with a recording transport."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import msgspec
+from mlflow_client._generated import endpoints as ep
+from mlflow_client._generated import models as m
+from mlflow_client._generated._runtime import Body, QueryParams, decode, encode
+
+
+@dataclass
+class FakeTransport:
+    """Answers every request with a canned body and remembers what was sent."""
+
+    answer: bytes = b"{}"
+    sent: list[dict[str, object]] = field(default_factory=list)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: QueryParams | None = None,
+        content: Body | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> bytes:
+        self.sent.append({"method": method, "path": path, "params": params, "content": content, "headers": headers})
+        return self.answer
+
+
+def test_post_sends_json_body_without_unset_fields() -> None:
+    t = FakeTransport(answer=b'{"experiment_id": "7"}')
+    resp = ep.create_experiment(t, m.CreateExperiment(name="x"))
+    assert resp.experiment_id == "7"
+    (sent,) = t.sent
+    assert (sent["method"], sent["path"]) == ("POST", "/api/2.0/mlflow/experiments/create")
+    assert isinstance(sent["content"], bytes) and json.loads(sent["content"]) == {"name": "x"}
+    assert sent["headers"] == {"Content-Type": "application/json"}
+
+
+def test_get_sends_query_parameters_with_repeated_keys() -> None:
+    t = FakeTransport()
+    ep.get_metric_history_bulk_interval(
+        t, m.GetMetricHistoryBulkInterval(run_ids=["a", "b"], metric_key="loss", max_results=5)
+    )
+    (sent,) = t.sent
+    assert sent["content"] is None
+    assert sent["params"] == [
+        ("run_ids", "a"),
+        ("run_ids", "b"),
+        ("metric_key", "loss"),
+        ("max_results", "5"),
+    ]
+
+
+def test_non_finite_metric_values_are_spelled_as_protobuf_does() -> None:
+    for value, spelled in ((math.nan, "NaN"), (math.inf, "Infinity"), (-math.inf, "-Infinity")):
+        body = json.loads(encode(m.LogMetric(run_id="r", key="k", value=value, timestamp=1)))
+        assert body["value"] == spelled
+    batch = m.LogBatch(
+        run_id="r",
+        metrics=[m.Metric(key="k", value=math.nan, timestamp=1), m.Metric(key="k", value=1.5, timestamp=1)],
+    )
+    assert [x["value"] for x in json.loads(encode(batch))["metrics"]] == ["NaN", 1.5]
+    # A string that merely contains "null" takes the slow path and still encodes exactly.
+    assert json.loads(encode(m.LogParam(run_id="r", key="null", value="nullable"))) == {
+        "run_id": "r",
+        "key": "null",
+        "value": "nullable",
+    }
+
+
+def test_responses_decode_int64_as_numbers_or_strings_and_nan_strings() -> None:
+    for ts in (b"1700000000000", b'"1700000000000"'):
+        body = b'{"metrics": [{"key": "k", "value": "NaN", "timestamp": ' + ts + b', "step": "-3"}]}'
+        (metric,) = decode(body, m.GetMetricHistoryResponse).metrics
+        assert metric.timestamp == 1_700_000_000_000 and metric.step == -3 and math.isnan(metric.value or 0.0)
+    (inf,) = decode(b'{"metrics": [{"key": "k", "value": "-Infinity"}]}', m.GetMetricHistoryResponse).metrics
+    assert inf.value == -math.inf
+
+
+def test_unknown_fields_and_enum_values_from_newer_servers_decode() -> None:
+    body = b'{"run_info": {"run_id": "r", "status": "PAUSED_BY_FUTURE", "brand_new": {"x": 1}}, "extra": [1]}'
+    info = decode(body, m.UpdateRunResponse).run_info
+    assert info is not None and info.run_id == "r" and info.status == "PAUSED_BY_FUTURE"
+
+
+def test_empty_body_decodes_to_empty_message() -> None:
+    assert decode(b"", m.LogMetricResponse) == m.LogMetricResponse()
+    assert decode(b"{}", m.DeleteRunResponse) == m.DeleteRunResponse()
+
+
+def test_defaults_follow_the_proto() -> None:
+    assert m.Metric().step == 0
+    assert m.SearchRuns().run_view_type == m.ViewType.ACTIVE_ONLY and m.SearchRuns().max_results == 1000
+    # Defaults are not sent: the server applies the same ones.
+    assert json.loads(encode(m.SearchRuns(experiment_ids=["1"]))) == {"experiment_ids": ["1"]}
+
+
+def test_artifact_paths_are_percent_encoded_but_keep_slashes() -> None:
+    t = FakeTransport(answer=b"data")
+    assert ep.artifacts_download_artifact(t, "1/ab c/ü#?.txt") == b"data"
+    assert t.sent[0]["path"] == "/api/2.0/mlflow-artifacts/artifacts/1/ab%20c/%C3%BC%23%3F.txt"
+    ep.artifacts_upload_artifact(t, "1/f.bin", b"\x00\x01")
+    assert t.sent[1]["method"] == "PUT" and t.sent[1]["content"] == b"\x00\x01"
+
+
+def test_every_endpoint_has_a_distinct_method_and_path() -> None:
+    keys = [(e.method, e.path) for e in ep.ENDPOINTS]
+    assert len(keys) == len(set(keys)) == 33
+    for e in ep.ENDPOINTS:
+        assert issubclass(e.request, msgspec.Struct) and issubclass(e.response, msgspec.Struct)
