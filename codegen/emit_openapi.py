@@ -135,7 +135,7 @@ def _operation(api: Api, rpc: Rpc, binding: Binding, op_id: str, tag: str) -> di
             params.append(param)
     elif binding.request_body == "binary":
         op["requestBody"] = {
-            "required": True,
+            "required": False,  # an empty body is an empty file
             "content": {
                 "application/octet-stream": {
                     "schema": {"type": "string", "contentMediaType": "application/octet-stream"}
@@ -143,8 +143,9 @@ def _operation(api: Api, rpc: Rpc, binding: Binding, op_id: str, tag: str) -> di
             },
         }
     else:
+        # Servers read a missing body as an empty message, so it is optional unless a field is required.
         op["requestBody"] = {
-            "required": True,
+            "required": any(f.rules.required for f in req.fields),
             "content": {"application/json": {"schema": {"$ref": REF + req.name}}},
         }
     if params:
@@ -158,6 +159,8 @@ def _operation(api: Api, rpc: Rpc, binding: Binding, op_id: str, tag: str) -> di
                 }
             },
         }
+    elif binding.response_body == "none":
+        ok = {"description": "Success; the body is empty."}
     else:
         ok = {
             "description": "Success.",

@@ -59,8 +59,8 @@ def _field_line(api: Api, f: Field) -> str:
         return f"    {f.name}: {type_} = msgspec.field(default_factory=dict)"
     if f.repeated:
         return f"    {f.name}: {type_} = msgspec.field(default_factory=list)"
-    if f.default is not None:
-        return f"    {f.name}: {type_} = {f.default!r}"
+    # Unset and default are kept apart, as proto2 does: the proto default (documented on the field)
+    # applies when a field is None, so an explicit default value still goes on the wire.
     return f"    {f.name}: {type_} | None = None"
 
 
@@ -109,6 +109,8 @@ def emit_models(api: Api) -> str:
             doc = f.doc
             if f.kind == "enum" and f.type_name:
                 doc += f" One of {api.enums[f.type_name].name}."
+            if f.default is not None and not f.repeated:
+                doc += f" Unset means {f.default!r}."
             out += _wrap(doc, "    ", "#: ")
             out.append(_field_line(api, f))
         out.append("")
@@ -175,6 +177,81 @@ def emit_endpoints(api: Api) -> str:
     return "\n".join(out)
 
 
+def _has_rule(f: Field) -> bool:
+    r = f.rules
+    return r.required or any(v is not None for v in (r.max_length, r.max_items, r.minimum, r.maximum))
+
+
+def emit_rules(api: Api) -> str:
+    """The spec's field rules as data, so servers and clients validate from the same source."""
+    out = [
+        header(api),
+        '"""Field rules from the spec: required fields, lengths, counts and bounds, per message."""',
+        "",
+        "from typing import NamedTuple",
+        "",
+        "",
+        "class FieldRule(NamedTuple):",
+        '    """What the spec says about one field; ``None`` means no limit."""',
+        "",
+        "    required: bool = False",
+        "    max_length: int | None = None",
+        '    over_length: str = "reject"  # or "truncate": the server shortens rather than rejects',
+        "    max_items: int | None = None",
+        "    minimum: int | None = None",
+        "    maximum: int | None = None",
+        "",
+        "",
+        "# Message type name -> field name -> rule; only fields that have a rule appear.",
+        "FIELD_RULES: dict[str, dict[str, FieldRule]] = {",
+    ]
+    totals = []
+    for msg in api.messages.values():
+        ruled = [f for f in msg.fields if _has_rule(f)]
+        if msg.max_total_items is not None:
+            totals.append((msg.name, msg.max_total_items))
+        if not ruled:
+            continue
+        out.append(f"    {msg.name!r}: {{")
+        for f in ruled:
+            r = f.rules
+            args = []
+            if r.required:
+                args.append("required=True")
+            if r.max_length is not None:
+                args.append(f"max_length={r.max_length}")
+                if r.over_length != "reject":
+                    args.append(f"over_length={r.over_length!r}")
+            for name in ("max_items", "minimum", "maximum"):
+                value = getattr(r, name)
+                if value is not None:
+                    args.append(f"{name}={value}")
+            out.append(f"        {f.name!r}: FieldRule({', '.join(args)}),")
+        out.append("    },")
+    out += ["}", "", "# Message type name -> most entities (all repeated fields together) one request may carry."]
+    out.append("MAX_TOTAL_ITEMS: dict[str, int] = {" + ", ".join(f"{n!r}: {v}" for n, v in totals) + "}")
+    out += ["", "# Message type name -> enum field -> enum type name (names on the wire; numbers accepted on input)."]
+    out.append("ENUM_FIELDS: dict[str, dict[str, str]] = {")
+    enum_lines = []
+    for msg in api.messages.values():
+        enums = {f.name: api.enums[f.type_name].name for f in msg.fields if f.kind == "enum" and f.type_name}
+        if enums:
+            enum_lines.append(f"    {msg.name!r}: {enums!r},")
+    out += [
+        *enum_lines,
+        "}",
+        "",
+        "# Message type name -> legacy field -> the field that replaces it (fill the new from the old).",
+    ]
+    out.append("DEPRECATED_FOR: dict[str, dict[str, str]] = {")
+    for msg in api.messages.values():
+        legacy = {f.name: f.rules.deprecated_for for f in msg.fields if f.rules.deprecated_for}
+        if legacy:
+            out.append(f"    {msg.name!r}: {legacy!r},")
+    out += ["}", ""]
+    return "\n".join(out)
+
+
 def emit(api: Api) -> dict[Path, str]:
     runtime = (TEMPLATES / "runtime.py").read_text()
     init = [
@@ -188,4 +265,5 @@ def emit(api: Api) -> dict[Path, str]:
         PACKAGE_DIR / "_runtime.py": header(api) + runtime,
         PACKAGE_DIR / "models.py": emit_models(api),
         PACKAGE_DIR / "endpoints.py": emit_endpoints(api),
+        PACKAGE_DIR / "rules.py": emit_rules(api),
     }

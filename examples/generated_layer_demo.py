@@ -41,8 +41,8 @@ def main() -> None:
         history = ep.get_metric_history(t, m.GetMetricHistory(run_id=run_id, metric_key="loss")).metrics
         print(f"\nexperiment {exp_id}, run {run_id} ({run.info.run_name}): {run.info.status}")
         print("  params :", {p.key: p.value for p in run.data.params})
-        print("  tags   :", {tg.key: tg.value for tg in run.data.tags if not tg.key.startswith("mlflow.")})
-        print("  loss   :", [(h.step, round(h.value or 0.0, 3)) for h in sorted(history, key=lambda h: h.step)])
+        print("  tags   :", {tg.key: tg.value for tg in run.data.tags if not (tg.key or "").startswith("mlflow.")})
+        print("  loss   :", [(h.step, round(h.value or 0.0, 3)) for h in sorted(history, key=lambda h: h.step or 0)])
         print(f"  artifacts at {run.info.artifact_uri}")
 
 

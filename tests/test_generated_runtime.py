@@ -94,11 +94,12 @@ def test_empty_body_decodes_to_empty_message() -> None:
     assert decode(b"{}", m.DeleteRunResponse) == m.DeleteRunResponse()
 
 
-def test_defaults_follow_the_proto() -> None:
-    assert m.Metric().step == 0
-    assert m.SearchRuns().run_view_type == m.ViewType.ACTIVE_ONLY and m.SearchRuns().max_results == 1000
-    # Defaults are not sent: the server applies the same ones.
+def test_unset_is_kept_apart_from_the_proto_default() -> None:
+    """As in proto2: a field is on the wire exactly when it was set, even to its default value."""
+    assert m.Metric().step is None and m.SearchRuns().max_results is None
     assert json.loads(encode(m.SearchRuns(experiment_ids=["1"]))) == {"experiment_ids": ["1"]}
+    body = json.loads(encode(m.LogMetric(run_id="r", key="k", value=0.0, timestamp=0, step=0)))
+    assert body == {"run_id": "r", "key": "k", "value": 0.0, "timestamp": 0, "step": 0}
 
 
 def test_artifact_paths_are_percent_encoded_but_keep_slashes() -> None:

@@ -98,7 +98,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint('logModel', 'MlflowService', 'POST', '/api/2.0/mlflow/runs/log-model', LogModel, LogModelResponse, '2.0', 'json', 'json', ()),
     Endpoint('logInputs', 'MlflowService', 'POST', '/api/2.0/mlflow/runs/log-inputs', LogInputs, LogInputsResponse, '2.0', 'json', 'json', ()),
     Endpoint('downloadArtifact', 'MlflowArtifactsService', 'GET', '/api/2.0/mlflow-artifacts/artifacts/{artifact_path}', ArtifactsDownloadArtifact, ArtifactsDownloadArtifactResponse, '2.0', 'json', 'binary', ('artifact_path',)),
-    Endpoint('uploadArtifact', 'MlflowArtifactsService', 'PUT', '/api/2.0/mlflow-artifacts/artifacts/{artifact_path}', ArtifactsUploadArtifact, ArtifactsUploadArtifactResponse, '2.0', 'binary', 'json', ('artifact_path',)),
+    Endpoint('uploadArtifact', 'MlflowArtifactsService', 'PUT', '/api/2.0/mlflow-artifacts/artifacts/{artifact_path}', ArtifactsUploadArtifact, ArtifactsUploadArtifactResponse, '2.0', 'binary', 'none', ('artifact_path',)),
     Endpoint('listArtifacts', 'MlflowArtifactsService', 'GET', '/api/2.0/mlflow-artifacts/artifacts', ArtifactsListArtifacts, ArtifactsListArtifactsResponse, '2.0', 'json', 'json', ()),
     Endpoint('deleteArtifact', 'MlflowArtifactsService', 'DELETE', '/api/2.0/mlflow-artifacts/artifacts/{artifact_path}', ArtifactsDeleteArtifact, ArtifactsDeleteArtifactResponse, '2.0', 'json', 'json', ('artifact_path',)),
     Endpoint('createMultipartUpload', 'MlflowArtifactsService', 'POST', '/api/2.0/mlflow-artifacts/mpu/create/{artifact_path}', ArtifactsCreateMultipartUpload, ArtifactsCreateMultipartUploadResponse, '2.0', 'json', 'json', ('artifact_path',)),

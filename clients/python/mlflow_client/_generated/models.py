@@ -169,8 +169,8 @@ class Metric(msgspec.Struct, kw_only=True, omit_defaults=True):
     value: float | None = None
     #: When the value was recorded, in milliseconds since the Unix epoch.
     timestamp: int | None = None
-    #: Training step the value belongs to; 0 when not given.
-    step: int = 0
+    #: Training step the value belongs to; 0 when not given. Unset means 0.
+    step: int | None = None
     #: Name of the dataset the value was computed on, if any.
     dataset_name: str | None = None
     #: Digest of the dataset the value was computed on, if any.
@@ -301,8 +301,8 @@ class MetricWithRunId(msgspec.Struct, kw_only=True, omit_defaults=True):
     value: float | None = None
     #: When the value was recorded, in milliseconds since the Unix epoch.
     timestamp: int | None = None
-    #: Training step the value belongs to; 0 when not given.
-    step: int = 0
+    #: Training step the value belongs to; 0 when not given. Unset means 0.
+    step: int | None = None
     #: ID of the run the value was logged to.
     run_id: str | None = None
 
@@ -511,8 +511,8 @@ class LogMetric(msgspec.Struct, kw_only=True, omit_defaults=True):
     value: float | None = None
     #: When the value was recorded, in milliseconds since the Unix epoch.
     timestamp: int | None = None
-    #: Training step of the value; 0 when not given.
-    step: int = 0
+    #: Training step of the value; 0 when not given. Unset means 0.
+    step: int | None = None
     #: ID of the logged model the value describes, if any.
     model_id: str | None = None
     #: Name of the dataset the value was computed on, if any.
@@ -534,7 +534,8 @@ class LogParam(msgspec.Struct, kw_only=True, omit_defaults=True):
     run_uuid: str | None = None
     #: Param name, at most 250 characters.
     key: str | None = None
-    #: Param value; values beyond 6000 characters are cut short by the server.
+    #: Param value (empty when unset); values beyond 6000 characters are cut short by the
+    #: server.
     value: str | None = None
 
 
@@ -549,7 +550,7 @@ class SetExperimentTag(msgspec.Struct, kw_only=True, omit_defaults=True):
     experiment_id: str | None = None
     #: Tag name, at most 250 characters.
     key: str | None = None
-    #: Tag value, at most 20000 characters; longer values are rejected.
+    #: Tag value (empty when unset), at most 20000 characters; longer values are rejected.
     value: str | None = None
 
 
@@ -579,7 +580,7 @@ class SetTag(msgspec.Struct, kw_only=True, omit_defaults=True):
     run_uuid: str | None = None
     #: Tag name, at most 250 characters.
     key: str | None = None
-    #: Tag value; values beyond 8000 characters are cut short by the server.
+    #: Tag value (empty when unset); values beyond 8000 characters are cut short by the server.
     value: str | None = None
 
 
@@ -629,10 +630,11 @@ class SearchRuns(msgspec.Struct, kw_only=True, omit_defaults=True):
     #: Filter in MLflow search syntax over metrics, params, tags and run attributes, e.g.
     #: "metrics.rmse < 1 AND params.model = 'tree'"; empty matches all.
     filter: str | None = None
-    #: Lifecycle stages to include; defaults to ACTIVE_ONLY. One of ViewType.
-    run_view_type: str = 'ACTIVE_ONLY'
-    #: Most runs per page, 1 to 50000; defaults to 1000.
-    max_results: int = 1000
+    #: Lifecycle stages to include; defaults to ACTIVE_ONLY. One of ViewType. Unset means
+    #: 'ACTIVE_ONLY'.
+    run_view_type: str | None = None
+    #: Most runs per page, 1 to 50000; defaults to 1000. Unset means 1000.
+    max_results: int | None = None
     #: Sort clauses such as "metrics.rmse ASC" or "attributes.start_time DESC", applied in
     #: order; empty sorts by start time, newest first.
     order_by: list[str] = msgspec.field(default_factory=list)
@@ -685,7 +687,7 @@ class GetMetricHistory(msgspec.Struct, kw_only=True, omit_defaults=True):
     metric_key: str | None = None
     #: Opaque token from a previous response's next_page_token; empty for the first page.
     page_token: str | None = None
-    #: Most values per page, 1 to 25000; unset returns the whole history in one response.
+    #: Most values per page (at least 1); unset returns the whole history in one response.
     max_results: int | None = None
 
 

@@ -1,0 +1,469 @@
+"""One handler per tracking RPC: check the request the way MLflow does, then call the store.
+
+Handlers see decoded request Structs and return response Structs; HTTP is the app's business. Checks
+that the spec states (required fields, lengths, counts, bounds) come from the generated rule table;
+what is left here is what only MLflow's behaviour can tell.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import msgspec
+from mlflow_client._generated import models as m
+from mlflow_client._generated.rules import FIELD_RULES, MAX_TOTAL_ITEMS
+from mlflow_client._validation import key_problem
+
+from . import search
+from .errors import StubError, invalid
+from .sql_store import generate_run_name
+
+SEARCH_MAX_RESULTS = 50000
+SEARCH_DEFAULT_MAX_RESULTS = 1000
+BULK_DEFAULT_MAX_RESULTS = 2500
+RUN_NAME_TAG = "mlflow.runName"
+
+
+class Store(Protocol):
+    """What handlers need from a tracking store (the SQL store, and later the file store)."""
+
+    def create_experiment(self, name: str, artifact_location: str | None, tags: list[m.ExperimentTag]) -> str: ...
+    def get_experiment(self, experiment_id: str) -> m.Experiment: ...
+    def get_experiment_by_name(self, name: str) -> m.Experiment: ...
+    def list_experiments(self, view_type: str) -> list[m.Experiment]: ...
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None: ...
+    def delete_experiment(self, experiment_id: str) -> None: ...
+    def restore_experiment(self, experiment_id: str) -> None: ...
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None: ...
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None: ...
+    def create_run(
+        self, experiment_id: str, user_id: str, run_name: str, start_time: int, tags: list[m.RunTag]
+    ) -> m.Run: ...
+    def get_run(self, run_id: str) -> m.Run: ...
+    def update_run(self, run_id: str, status: str | None, end_time: int | None, run_name: str | None) -> m.RunInfo: ...
+    def delete_run(self, run_id: str) -> None: ...
+    def restore_run(self, run_id: str) -> None: ...
+    def log_batch(self, run_id: str, metrics: list[m.Metric], params: list[m.Param], tags: list[m.RunTag]) -> None: ...
+    def delete_tag(self, run_id: str, key: str) -> None: ...
+    def log_inputs(self, run_id: str, datasets: list[m.DatasetInput], models: list[m.ModelInput]) -> None: ...
+    def list_runs(self, experiment_ids: list[str], view_type: str) -> list[m.Run]: ...
+    def metric_history(self, run_id: str, key: str) -> list[m.Metric]: ...
+    def run_exists(self, run_id: str) -> bool: ...
+    def reset(self) -> None: ...
+
+
+Handler = Callable[[Store, Any], msgspec.Struct]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(rpc: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[rpc] = fn
+        return fn
+
+    return register
+
+
+# -- checks from the spec ---------------------------------------------------------------------------
+
+
+def check_rules(message: msgspec.Struct, top_level: bool = True) -> None:
+    """Apply the spec's rules to a request and the messages inside it.
+
+    Required fields are enforced on the request itself only: MLflow does not enforce the required
+    markers of nested messages (a dataset without a digest is stored with an empty one).
+    """
+    name = type(message).__name__
+    _check_int64(message)
+    for field, rule in FIELD_RULES.get(name, {}).items():
+        value = getattr(message, field)
+        if rule.required and top_level and (value is None or value in ("", [])):
+            raise invalid(
+                f"Missing value for required parameter '{field}'. "
+                "See the API docs for more information about request parameters."
+            )
+        if isinstance(value, str) and rule.max_length is not None and len(value) > rule.max_length:
+            if rule.over_length == "truncate":
+                setattr(message, field, value[: rule.max_length])
+            else:
+                raise invalid(f"'{field}' exceeds the maximum length of {rule.max_length} characters")
+        if isinstance(value, list) and rule.max_items is not None and len(value) > rule.max_items:
+            raise invalid(
+                f"A batch logging request can contain at most {rule.max_items} {field}. Got {len(value)} {field}. "
+                f"Please split up {field} across multiple requests and try again."
+            )
+        if _out_of_bounds(value, rule.minimum, rule.maximum):
+            raise invalid(
+                f"Invalid value {value} for parameter '{field}' supplied: must be between "
+                f"{rule.minimum} and {rule.maximum}."
+            )
+    total = MAX_TOTAL_ITEMS.get(name)
+    if total is not None:
+        count = sum(len(v) for v in msgspec.structs.astuple(message) if isinstance(v, list))
+        if count > total:
+            raise invalid(
+                f"A batch logging request can contain at most {total} metrics, params, and tags. Got {count} "
+                "metrics, params, and tags. Please split up metrics, params, and tags across multiple requests "
+                "and try again."
+            )
+    for value in msgspec.structs.astuple(message):
+        for item in value if isinstance(value, list) else (value,):
+            if isinstance(item, msgspec.Struct):
+                check_rules(item, top_level=False)
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _out_of_bounds(value: object, minimum: int | None, maximum: int | None) -> bool:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    return (minimum is not None and value < minimum) or (maximum is not None and value > maximum)
+
+
+def _check_int64(message: msgspec.Struct) -> None:
+    """Every integer on the wire is at most 64 bits; MLflow silently stores 0 for larger ones."""
+    for field in message.__struct_fields__:
+        value = getattr(message, field)
+        if isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]:
+            raise invalid(f"Invalid value {value} for parameter '{field}' supplied: it does not fit in 64 bits.")
+
+
+def _key(key: str | None, field: str = "key") -> str:
+    problem = key_problem(key, field)
+    if problem:
+        raise invalid(problem)
+    assert key is not None
+    return key
+
+
+def _run_id(req: Any) -> str:
+    run_id: str | None = req.run_id or getattr(req, "run_uuid", None)
+    if not run_id:
+        raise invalid("Missing value for required parameter 'run_id'.")
+    return run_id
+
+
+# -- experiments ------------------------------------------------------------------------------------
+
+
+@handles("createExperiment")
+def create_experiment(store: Store, req: m.CreateExperiment) -> m.CreateExperimentResponse:
+    assert req.name is not None
+    for t in req.tags:
+        _key(t.key)
+        t.value = t.value or ""
+    if len({t.key for t in req.tags}) != len(req.tags):
+        # What MLflow answers when its database refuses the duplicate (misleading, but the contract).
+        raise StubError(m.ErrorCode.RESOURCE_ALREADY_EXISTS, f"Experiment(name={req.name}) already exists.")
+    return m.CreateExperimentResponse(experiment_id=store.create_experiment(req.name, req.artifact_location, req.tags))
+
+
+@handles("getExperiment")
+def get_experiment(store: Store, req: m.GetExperiment) -> m.GetExperimentResponse:
+    return m.GetExperimentResponse(experiment=store.get_experiment(str(req.experiment_id)))
+
+
+@handles("getExperimentByName")
+def get_experiment_by_name(store: Store, req: m.GetExperimentByName) -> m.GetExperimentByNameResponse:
+    return m.GetExperimentByNameResponse(experiment=store.get_experiment_by_name(str(req.experiment_name)))
+
+
+@handles("searchExperiments")
+def search_experiments(store: Store, req: m.SearchExperiments) -> m.SearchExperimentsResponse:
+    # Unlike runs/search, MLflow has no default here: a missing max_results is refused.
+    max_results = req.max_results or 0
+    if max_results < 1:
+        raise invalid(
+            f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer"
+        )
+    if max_results > SEARCH_MAX_RESULTS:
+        raise invalid(
+            f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at most {SEARCH_MAX_RESULTS}"
+        )
+    experiments = store.list_experiments(req.view_type or m.ViewType.ACTIVE_ONLY)
+    try:
+        page, token = search.search_experiments(experiments, req.filter, req.order_by, max_results, req.page_token)
+    except search.SearchError as err:
+        raise invalid(str(err)) from None
+    return m.SearchExperimentsResponse(experiments=page, next_page_token=token)
+
+
+@handles("updateExperiment")
+def update_experiment(store: Store, req: m.UpdateExperiment) -> m.UpdateExperimentResponse:
+    if not req.new_name:
+        raise invalid("The experiment name cannot be empty.")
+    store.rename_experiment(str(req.experiment_id), req.new_name)
+    return m.UpdateExperimentResponse()
+
+
+@handles("deleteExperiment")
+def delete_experiment(store: Store, req: m.DeleteExperiment) -> m.DeleteExperimentResponse:
+    store.delete_experiment(str(req.experiment_id))
+    return m.DeleteExperimentResponse()
+
+
+@handles("restoreExperiment")
+def restore_experiment(store: Store, req: m.RestoreExperiment) -> m.RestoreExperimentResponse:
+    store.restore_experiment(str(req.experiment_id))
+    return m.RestoreExperimentResponse()
+
+
+@handles("setExperimentTag")
+def set_experiment_tag(store: Store, req: m.SetExperimentTag) -> m.SetExperimentTagResponse:
+    store.set_experiment_tag(str(req.experiment_id), _key(req.key), req.value or "")
+    return m.SetExperimentTagResponse()
+
+
+@handles("deleteExperimentTag")
+def delete_experiment_tag(store: Store, req: m.DeleteExperimentTag) -> m.DeleteExperimentTagResponse:
+    store.delete_experiment_tag(str(req.experiment_id), str(req.key))
+    return m.DeleteExperimentTagResponse()
+
+
+# -- runs -------------------------------------------------------------------------------------------
+
+
+@handles("createRun")
+def create_run(store: Store, req: m.CreateRun) -> m.CreateRunResponse:
+    if not req.experiment_id:
+        # MLflow's database refuses the row (a foreign-key error reported as BAD_REQUEST).
+        raise StubError(m.ErrorCode.BAD_REQUEST, "Missing value for required parameter 'experiment_id'.")
+    tags = list(req.tags)
+    keys = [t.key for t in tags]
+    if None in keys:
+        raise StubError(m.ErrorCode.BAD_REQUEST, "Every tag needs a key.")
+    for t in tags:
+        t.value = t.value or ""
+    if len(keys) != len(set(keys)):
+        raise StubError(m.ErrorCode.BAD_REQUEST, f"Duplicate tag keys in the request: {sorted(map(str, keys))}")
+    tag_name = next((t.value for t in tags if t.key == RUN_NAME_TAG), None)
+    if req.run_name and tag_name and req.run_name != tag_name:
+        raise invalid(
+            f"Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values "
+            f"(run_name='{req.run_name}', mlflow.runName='{tag_name}')."
+        )
+    name = req.run_name or tag_name or generate_run_name()
+    if tag_name is None:
+        tags.append(m.RunTag(key=RUN_NAME_TAG, value=name))
+    run = store.create_run(req.experiment_id, req.user_id or "", name, req.start_time or 0, tags)
+    run.outputs = None  # MLflow's create-run answer has no outputs
+    return m.CreateRunResponse(run=run)
+
+
+@handles("getRun")
+def get_run(store: Store, req: m.GetRun) -> m.GetRunResponse:
+    return m.GetRunResponse(run=store.get_run(_run_id(req)))
+
+
+@handles("updateRun")
+def update_run(store: Store, req: m.UpdateRun) -> m.UpdateRunResponse:
+    if req.status is not None and req.status not in m.RunStatus.NUMBERS:
+        raise invalid(f"Invalid value {req.status!r} for parameter 'status' supplied.")
+    return m.UpdateRunResponse(run_info=store.update_run(_run_id(req), req.status, req.end_time, req.run_name))
+
+
+@handles("deleteRun")
+def delete_run(store: Store, req: m.DeleteRun) -> m.DeleteRunResponse:
+    store.delete_run(str(req.run_id))
+    return m.DeleteRunResponse()
+
+
+@handles("restoreRun")
+def restore_run(store: Store, req: m.RestoreRun) -> m.RestoreRunResponse:
+    store.restore_run(str(req.run_id))
+    return m.RestoreRunResponse()
+
+
+def _check_metric(x: m.Metric | m.LogMetric) -> None:
+    _key(x.key)
+    if x.value is None:
+        raise invalid("Missing value for required parameter 'value'.")
+    if x.timestamp is None:
+        raise invalid("Missing value for required parameter 'timestamp'.")
+    if x.timestamp < 0:
+        raise invalid(f"Metric timestamp must be non-negative, got {x.timestamp}.")
+
+
+@handles("logMetric")
+def log_metric(store: Store, req: m.LogMetric) -> m.LogMetricResponse:
+    _check_metric(req)
+    metric = m.Metric(
+        key=req.key,
+        value=req.value,
+        timestamp=req.timestamp,
+        step=req.step,
+        model_id=req.model_id,
+        dataset_name=req.dataset_name,
+        dataset_digest=req.dataset_digest,
+    )
+    store.log_batch(_run_id(req), [metric], [], [])
+    return m.LogMetricResponse()
+
+
+@handles("logParam")
+def log_param(store: Store, req: m.LogParam) -> m.LogParamResponse:
+    store.log_batch(_run_id(req), [], [m.Param(key=_key(req.key), value=req.value or "")], [])
+    return m.LogParamResponse()
+
+
+@handles("setTag")
+def set_tag(store: Store, req: m.SetTag) -> m.SetTagResponse:
+    store.log_batch(_run_id(req), [], [], [m.RunTag(key=_key(req.key), value=req.value or "")])
+    return m.SetTagResponse()
+
+
+@handles("deleteTag")
+def delete_tag(store: Store, req: m.DeleteTag) -> m.DeleteTagResponse:
+    store.delete_tag(str(req.run_id), str(req.key))
+    return m.DeleteTagResponse()
+
+
+@handles("logBatch")
+def log_batch(store: Store, req: m.LogBatch) -> m.LogBatchResponse:
+    for x in req.metrics:
+        _check_metric(x)
+    seen: dict[str, str | None] = {}
+    for p in req.params:
+        _key(p.key)
+        if p.key in seen:
+            raise invalid(
+                f"Duplicate parameter keys have been submitted: ['{p.key}']. Please ensure the request "
+                "contains only one param value per param key."
+            )
+        seen[str(p.key)] = p.value
+        if p.value is None:
+            p.value = ""
+    for t in req.tags:
+        _key(t.key)
+        if t.value is None:
+            t.value = ""
+    store.log_batch(_run_id(req), req.metrics, req.params, req.tags)
+    return m.LogBatchResponse()
+
+
+@handles("logInputs")
+def log_inputs(store: Store, req: m.LogInputs) -> m.LogInputsResponse:
+    for d in req.datasets:
+        # MLflow stores missing dataset fields as empty strings rather than refusing them.
+        ds = d.dataset = d.dataset or m.Dataset()
+        ds.name, ds.digest = ds.name or "", ds.digest or ""
+        ds.source_type, ds.source = ds.source_type or "", ds.source or ""
+        for t in d.tags:
+            t.key, t.value = t.key or "", t.value or ""
+    store.log_inputs(_run_id(req), req.datasets, req.models)
+    return m.LogInputsResponse()
+
+
+@handles("logModel")
+def log_model(store: Store, req: m.LogModel) -> m.LogModelResponse:
+    try:
+        model = json.loads(req.model_json or "")
+    except ValueError:
+        raise invalid("Value of 'model_json' must be a JSON-encoded MLmodel document.") from None
+    if not isinstance(model, dict):
+        raise invalid("Value of 'model_json' must be a JSON object.")
+    run_id = _run_id(req)
+    run = store.get_run(run_id)
+    history = next((t.value for t in (run.data.tags if run.data else []) if t.key == "mlflow.log-model.history"), None)
+    entries = json.loads(history) if history else []
+    entries.append(model)
+    store.log_batch(run_id, [], [], [m.RunTag(key="mlflow.log-model.history", value=json.dumps(entries))])
+    return m.LogModelResponse()
+
+
+@handles("searchRuns")
+def search_runs(store: Store, req: m.SearchRuns) -> m.SearchRunsResponse:
+    max_results = SEARCH_DEFAULT_MAX_RESULTS if req.max_results is None else req.max_results
+    if not 1 <= max_results <= SEARCH_MAX_RESULTS:
+        raise invalid(
+            f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at most "
+            f"{SEARCH_MAX_RESULTS}, and at least 1."
+        )
+    runs = store.list_runs(req.experiment_ids, req.run_view_type or m.ViewType.ACTIVE_ONLY)
+    try:
+        page, token = search.search_runs(runs, req.filter, req.order_by, max_results, req.page_token)
+    except search.SearchError as err:
+        raise invalid(str(err)) from None
+    return m.SearchRunsResponse(runs=page, next_page_token=token)
+
+
+# -- metrics ----------------------------------------------------------------------------------------
+
+
+def _offset_token(offset: int) -> str:
+    """History pages are plain offsets (the history of a run only grows at its end), wrapped as MLflow does."""
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _offset_from_token(token: str) -> int:
+    try:
+        offset = json.loads(base64.b64decode(token, validate=True))["offset"]
+    except (ValueError, KeyError, TypeError):
+        raise invalid("Invalid page token, could not base64-decode") from None
+    if not isinstance(offset, int) or offset < 0:
+        raise invalid(f"Invalid page token, parsed value={offset!r}")
+    return offset
+
+
+@handles("getMetricHistory")
+def get_metric_history(store: Store, req: m.GetMetricHistory) -> m.GetMetricHistoryResponse:
+    run_id = _run_id(req)
+    if req.max_results is not None and req.max_results < 1:
+        raise invalid(
+            f"Invalid value {req.max_results} for parameter 'max_results' supplied. It must be a positive integer."
+        )
+    if not store.run_exists(run_id):
+        return m.GetMetricHistoryResponse()
+    history = store.metric_history(run_id, str(req.metric_key))
+    if req.max_results is None and not req.page_token:
+        return m.GetMetricHistoryResponse(metrics=history)
+    start = _offset_from_token(req.page_token) if req.page_token else 0
+    size = req.max_results or len(history)
+    page = history[start : start + size]
+    token = _offset_token(start + size) if start + size < len(history) else None
+    return m.GetMetricHistoryResponse(metrics=page, next_page_token=token)
+
+
+@handles("getMetricHistoryBulkInterval")
+def get_metric_history_bulk_interval(
+    store: Store, req: m.GetMetricHistoryBulkInterval
+) -> m.GetMetricHistoryBulkIntervalResponse:
+    if (req.start_step is None) != (req.end_step is None):
+        raise invalid("If either start step or end step are specified, both must be specified.")
+    if req.start_step is not None and req.end_step is not None and req.start_step > req.end_step:
+        raise invalid(
+            f"end_step must be greater than start_step. Found start_step={req.start_step} and end_step={req.end_step}."
+        )
+    max_results = req.max_results or BULK_DEFAULT_MAX_RESULTS
+    out: list[m.MetricWithRunId] = []
+    for run_id in req.run_ids:  # in request order; unknown runs contribute nothing
+        if not store.run_exists(run_id):
+            continue
+        history = [
+            x
+            for x in store.metric_history(run_id, str(req.metric_key))
+            if req.start_step is None or req.start_step <= (x.step or 0) <= (req.end_step or 0)
+        ]
+        history.sort(key=lambda x: (x.step or 0, x.timestamp or 0, x.value or 0.0))
+        for x in _sample(history, max_results):
+            out.append(m.MetricWithRunId(key=x.key, value=x.value, timestamp=x.timestamp, step=x.step, run_id=run_id))
+    return m.GetMetricHistoryBulkIntervalResponse(metrics=out)
+
+
+def _sample(points: list[m.Metric], k: int) -> list[m.Metric]:
+    """Keep the first point of each of ``k`` near-equal buckets, and always the very last point."""
+    n = len(points)
+    if n <= k:
+        return points
+    big, rem = divmod(n, k)
+    kept, start = [], 0
+    for bucket in range(k):
+        kept.append(points[start])
+        start += big + (1 if bucket < rem else 0)
+    if kept[-1] is not points[-1]:
+        kept[-1] = points[-1]
+    return kept

@@ -1,0 +1,108 @@
+"""``StubServer``: the stub in a background thread, for tests; also what the CLI runs."""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import tempfile
+import threading
+from pathlib import Path
+from types import TracebackType
+
+from .app import Config, StubHTTPServer
+from .artifacts import ArtifactStore
+from .faults import FaultRule, Faults
+from .sql_store import SqlStore
+
+
+def store_from_uri(uri: str | None) -> SqlStore:
+    """``None`` or ``memory:`` -> in-memory; ``sqlite:///path.db`` -> that file (persists across restarts)."""
+    if not uri or uri in ("memory:", ":memory:"):
+        return SqlStore(":memory:")
+    if uri.startswith("sqlite:///"):
+        path = uri[len("sqlite:///") :]
+        return SqlStore(path)
+    raise ValueError(f"unsupported --backend-store-uri {uri!r}: use sqlite:///path.db or leave it unset for memory")
+
+
+def tls_context(cert: str, key: str, client_ca: str | None = None) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    if client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(client_ca)
+    return ctx
+
+
+class StubServer:
+    """A running stub on ``host:port`` (``port=0`` picks a free one); ``.url`` says where.
+
+    Use as a context manager, or call ``start()``/``stop()``. State is in memory unless
+    ``backend_store_uri`` names a SQLite file; artifacts go to ``artifacts_destination`` (default: a
+    temporary folder removed on stop).
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        backend_store_uri: str | None = None,
+        artifacts_destination: str | Path | None = None,
+        basic_auth: tuple[str, str] | None = None,
+        bearer_token: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        tls_client_ca: str | None = None,
+        faults: list[FaultRule] | None = None,
+        fault_seed: int = 0,
+        multipart: bool = False,
+    ) -> None:
+        self._own_artifacts = artifacts_destination is None
+        artifacts_dir = Path(artifacts_destination or tempfile.mkdtemp(prefix="stub-artifacts-"))
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        config = Config(
+            basic_auth=basic_auth,
+            bearer_token=bearer_token,
+            tls_context=tls_context(tls_cert, tls_key, tls_client_ca) if tls_cert and tls_key else None,
+        )
+        self.store = store_from_uri(backend_store_uri)
+        self.artifacts = ArtifactStore(artifacts_dir, multipart=multipart)
+        self.faults = Faults(seed=fault_seed, rules=list(faults or []))
+        self.httpd = StubHTTPServer((host, port), self.store, self.artifacts, self.faults, config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return self.httpd.url
+
+    def start(self) -> StubServer:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="stub-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self.store.close()
+        if self._own_artifacts:
+            shutil.rmtree(self.artifacts.root, ignore_errors=True)
+        self.artifacts.close()
+
+    def reset(self) -> None:
+        """Forget every experiment, run, artifact and fault, as ``POST /_stub/reset`` does."""
+        self.store.reset()
+        self.artifacts.reset()
+        self.faults.configure([])
+
+    def __enter__(self) -> StubServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
