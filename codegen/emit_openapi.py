@@ -104,6 +104,7 @@ def _operation(api: Api, rpc: Rpc, binding: Binding, op_id: str, tag: str) -> di
         "tags": [tag],
         "x-rpc": f"{rpc.service}.{rpc.name}",
         "x-since": binding.since,
+        "x-retry-safe": binding.retry_safe,
     }
     params: list[dict[str, Any]] = [
         {

@@ -167,7 +167,7 @@ def emit_endpoints(api: Api) -> str:
             resp = api.messages[rpc.response].name
             out.append(
                 f"    Endpoint({rpc.name!r}, {rpc.service!r}, {b.method!r}, {b.path!r}, {req}, {resp}, "
-                f"{b.since!r}, {b.request_body!r}, {b.response_body!r}, {b.path_params!r}),"
+                f"{b.since!r}, {b.request_body!r}, {b.response_body!r}, {b.path_params!r}, {b.retry_safe!r}),"
             )
             i += 1
     out += [")", ""]

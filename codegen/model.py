@@ -98,6 +98,7 @@ class Binding:
     since: str
     request_body: str
     response_body: str
+    retry_safe: bool = True
     path_params: tuple[str, ...] = ()
     multi_segment: tuple[str, ...] = ()
 
@@ -264,6 +265,7 @@ def _read_file(api: Api, fp: Any, opts: ModuleType) -> None:
                         since=b.since,
                         request_body=b.request_body,
                         response_body=b.response_body,
+                        retry_safe=b.retry_safe,
                         path_params=tuple(name for name, _ in params),
                         multi_segment=tuple(name for name, star in params if star),
                     )

@@ -215,6 +215,9 @@ class StubHTTPServer(ThreadingHTTPServer):
 
 class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm on, the body would wait ~40 ms
+    # for the client's delayed ACK of the headers.
+    disable_nagle_algorithm = True
     server: StubHTTPServer
     server_version = "mlflow-client-stub"
 
@@ -236,9 +239,12 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(body)
+            # One write for headers and body: end_headers() flushes the header buffer.
+            self._headers_buffer.append(b"\r\n" + body)
+            self.flush_headers()
+        else:
+            self.end_headers()
 
     def _send_error(self, err: StubError, headers: dict[str, str] | None = None) -> None:
         if not self._body_consumed:

@@ -373,10 +373,11 @@ class SqlStore:
             raise invalid(f"The run {run_id} must be in the 'active' state. Current state is {stage}.")
 
     def get_run(self, run_id: str) -> m.Run:
-        rows = self._query("SELECT * FROM runs WHERE run_id = ?", (run_id,))
-        if not rows:
-            raise not_found(f"Run with id={run_id} not found")
-        return self._run(rows[0])
+        with self._lock:  # one acquisition for the run's several queries
+            rows = self._query("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+            if not rows:
+                raise not_found(f"Run with id={run_id} not found")
+            return self._run(rows[0])
 
     def _run_info(self, row: tuple[object, ...]) -> m.RunInfo:
         run_id, exp_id, name, user, status, start, end, uri, stage, _deleted = row

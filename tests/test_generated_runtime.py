@@ -27,6 +27,7 @@ class FakeTransport:
         params: QueryParams | None = None,
         content: Body | None = None,
         headers: dict[str, str] | None = None,
+        idempotent: bool = True,
     ) -> bytes:
         self.sent.append({"method": method, "path": path, "params": params, "content": content, "headers": headers})
         return self.answer

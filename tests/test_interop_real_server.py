@@ -43,6 +43,7 @@ class RecordingTransport:
         params: QueryParams | None = None,
         content: Body | None = None,
         headers: dict[str, str] | None = None,
+        idempotent: bool = True,
     ) -> bytes:
         body = self.inner.request(method, path, params=params, content=content, headers=headers)
         self.seen.append(Recorded(method, path, body))

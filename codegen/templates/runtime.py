@@ -19,7 +19,8 @@ class Transport(Protocol):
     """Sends one HTTP request and returns the body of a 2xx answer.
 
     ``path`` is absolute (``/api/2.0/...``) and already percent-encoded. A transport raises for any
-    non-2xx answer; what it raises is its own business.
+    non-2xx answer; what it raises is its own business. ``idempotent=False`` asks it not to retry
+    after a failure that may have reached the server.
     """
 
     def request(
@@ -30,6 +31,7 @@ class Transport(Protocol):
         params: QueryParams | None = None,
         content: Body | None = None,
         headers: dict[str, str] | None = None,
+        idempotent: bool = True,
     ) -> bytes: ...
 
 
@@ -46,6 +48,7 @@ class Endpoint(NamedTuple):
     request_body: str  # "json" or "binary"
     response_body: str  # "json" or "binary"
     path_params: tuple[str, ...]
+    retry_safe: bool  # False: a retry after a failure that may have reached the server could repeat it
 
     @property
     def in_query(self) -> bool:
@@ -134,6 +137,7 @@ def call(
             path,
             content=encode(request),
             headers={"Content-Type": "application/json"},
+            idempotent=endpoint.retry_safe,
         )
     return decode(data, response)
 

@@ -1,8 +1,107 @@
 """mlflow-client: a light, fast client for the MLflow Tracking REST API.
 
-Importing this package is cheap: httpx, tenacity and the generated models load on first use.
+Tracking code written against ``mlflow`` works after rewriting the imports to ``mlflow_client``:
+``mlflow_client.MlflowClient``, ``mlflow_client.entities``, ``mlflow_client.exceptions`` and the fluent
+functions (``start_run``, ``log_metric``, ...) on this package. Importing it is cheap: the HTTP stack
+and the generated models load on first use.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+# name -> module that defines it; resolved on first access (PEP 562).
+_LAZY = {
+    "MlflowClient": "client",
+    "MlflowException": "exceptions",
+    "ActiveRun": "fluent",
+    "active_run": "fluent",
+    "create_experiment": "fluent",
+    "delete_tag": "fluent",
+    "end_run": "fluent",
+    "get_experiment": "fluent",
+    "get_experiment_by_name": "fluent",
+    "get_run": "fluent",
+    "get_tracking_uri": "fluent",
+    "log_metric": "fluent",
+    "log_metrics": "fluent",
+    "log_param": "fluent",
+    "log_params": "fluent",
+    "set_experiment": "fluent",
+    "set_tag": "fluent",
+    "set_tags": "fluent",
+    "set_tracking_uri": "fluent",
+    "start_run": "fluent",
+}
+_SUBMODULES = ("entities", "exceptions", "client", "fluent")
+
+__all__ = [
+    "ActiveRun",
+    "MlflowClient",
+    "MlflowException",
+    "__version__",
+    "active_run",
+    "client",
+    "create_experiment",
+    "delete_tag",
+    "end_run",
+    "entities",
+    "exceptions",
+    "fluent",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_run",
+    "get_tracking_uri",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]
+
+if TYPE_CHECKING:
+    from . import client, entities, exceptions, fluent
+    from .client import MlflowClient
+    from .exceptions import MlflowException
+    from .fluent import (
+        ActiveRun,
+        active_run,
+        create_experiment,
+        delete_tag,
+        end_run,
+        get_experiment,
+        get_experiment_by_name,
+        get_run,
+        get_tracking_uri,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        set_experiment,
+        set_tag,
+        set_tags,
+        set_tracking_uri,
+        start_run,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,209 @@
+"""The tracking store that talks to a server: one method per tracking RPC, entities in and out.
+
+It only translates between entities and the generated REST layer; validation, defaults and batching
+live in the client, retries and errors in the transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from ._generated import endpoints as ep
+from ._generated import models as m
+from .entities import (
+    DatasetInput,
+    Experiment,
+    ExperimentTag,
+    FileInfo,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunTag,
+    ViewType,
+)
+
+if TYPE_CHECKING:
+    from ._generated._runtime import Transport
+
+
+def _view(view_type: int | str | None) -> str | None:
+    if view_type is None:
+        return None
+    return view_type.upper() if isinstance(view_type, str) else ViewType._to_wire(view_type)
+
+
+class RestStore:
+    """Tracking RPCs over a transport to one server."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    # -- experiments ----------------------------------------------------------------------------
+
+    def create_experiment(self, name: str, artifact_location: str | None, tags: Sequence[ExperimentTag]) -> str:
+        request = m.CreateExperiment(
+            name=name,
+            artifact_location=artifact_location,
+            tags=[m.ExperimentTag(key=t.key, value=t.value) for t in tags],
+        )
+        return str(ep.create_experiment(self.transport, request).experiment_id)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        response = ep.get_experiment(self.transport, m.GetExperiment(experiment_id=str(experiment_id)))
+        assert response.experiment is not None
+        return Experiment._from_wire(response.experiment)
+
+    def get_experiment_by_name(self, name: str) -> Experiment:
+        response = ep.get_experiment_by_name(self.transport, m.GetExperimentByName(experiment_name=name))
+        assert response.experiment is not None
+        return Experiment._from_wire(response.experiment)
+
+    def search_experiments(
+        self,
+        view_type: int | str | None,
+        max_results: int,
+        filter_string: str | None,
+        order_by: Sequence[str] | None,
+        page_token: str | None,
+    ) -> PagedList[Experiment]:
+        request = m.SearchExperiments(
+            max_results=max_results,
+            filter=filter_string or None,
+            order_by=list(order_by or []),
+            view_type=_view(view_type),
+            page_token=page_token or None,
+        )
+        response = ep.search_experiments(self.transport, request)
+        return PagedList([Experiment._from_wire(e) for e in response.experiments], response.next_page_token or None)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        ep.update_experiment(self.transport, m.UpdateExperiment(experiment_id=str(experiment_id), new_name=new_name))
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        ep.delete_experiment(self.transport, m.DeleteExperiment(experiment_id=str(experiment_id)))
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        ep.restore_experiment(self.transport, m.RestoreExperiment(experiment_id=str(experiment_id)))
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        request = m.SetExperimentTag(experiment_id=str(experiment_id), key=key, value=value)
+        ep.set_experiment_tag(self.transport, request)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        ep.delete_experiment_tag(self.transport, m.DeleteExperimentTag(experiment_id=str(experiment_id), key=key))
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    def create_run(
+        self, experiment_id: str, user_id: str, start_time: int, tags: Sequence[RunTag], run_name: str | None
+    ) -> Run:
+        request = m.CreateRun(
+            experiment_id=str(experiment_id),
+            user_id=user_id,
+            start_time=start_time,
+            tags=[t._to_wire() for t in tags],
+            run_name=run_name or None,
+        )
+        response = ep.create_run(self.transport, request)
+        assert response.run is not None
+        return Run._from_wire(response.run)
+
+    def get_run(self, run_id: str) -> Run:
+        response = ep.get_run(self.transport, m.GetRun(run_id=run_id))
+        assert response.run is not None
+        return Run._from_wire(response.run)
+
+    def update_run(self, run_id: str, status: str | None, end_time: int | None, run_name: str | None) -> RunInfo:
+        request = m.UpdateRun(run_id=run_id, status=status, end_time=end_time, run_name=run_name or None)
+        info = ep.update_run(self.transport, request).run_info
+        assert info is not None
+        return RunInfo._from_wire(info)
+
+    def delete_run(self, run_id: str) -> None:
+        ep.delete_run(self.transport, m.DeleteRun(run_id=run_id))
+
+    def restore_run(self, run_id: str) -> None:
+        ep.restore_run(self.transport, m.RestoreRun(run_id=run_id))
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None,
+        run_view_type: int | str | None,
+        max_results: int,
+        order_by: Sequence[str] | None,
+        page_token: str | None,
+    ) -> PagedList[Run]:
+        request = m.SearchRuns(
+            experiment_ids=[str(e) for e in experiment_ids],
+            filter=filter_string or None,
+            run_view_type=_view(run_view_type),
+            max_results=max_results,
+            order_by=list(order_by or []),
+            page_token=page_token or None,
+        )
+        response = ep.search_runs(self.transport, request)
+        return PagedList([Run._from_wire(r) for r in response.runs], response.next_page_token or None)
+
+    def log_batch(
+        self, run_id: str, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
+    ) -> None:
+        request = m.LogBatch(
+            run_id=run_id,
+            metrics=[x._to_wire() for x in metrics],
+            params=[p._to_wire() for p in params],
+            tags=[t._to_wire() for t in tags],
+        )
+        ep.log_batch(self.transport, request)
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        request = m.LogMetric(
+            run_id=run_id,
+            key=metric.key,
+            value=metric.value,
+            timestamp=metric.timestamp,
+            step=metric.step,
+            model_id=metric.model_id,
+            dataset_name=metric.dataset_name,
+            dataset_digest=metric.dataset_digest,
+        )
+        ep.log_metric(self.transport, request)
+
+    def log_param(self, run_id: str, param: Param) -> None:
+        ep.log_param(self.transport, m.LogParam(run_id=run_id, key=param.key, value=param.value))
+
+    def set_tag(self, run_id: str, tag: RunTag) -> None:
+        ep.set_tag(self.transport, m.SetTag(run_id=run_id, key=tag.key, value=tag.value))
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        ep.delete_tag(self.transport, m.DeleteTag(run_id=run_id, key=key))
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput], models: Sequence[str]) -> None:
+        request = m.LogInputs(
+            run_id=run_id,
+            datasets=[d._to_wire() for d in datasets],
+            models=[m.ModelInput(model_id=model_id) for model_id in models],
+        )
+        ep.log_inputs(self.transport, request)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        return list(self.iter_metric_history(run_id, key))
+
+    def iter_metric_history(self, run_id: str, key: str) -> Iterator[Metric]:
+        """Every recorded value, following page tokens if the server pages (MLflow answers in one go)."""
+        token: str | None = None
+        while True:
+            request = m.GetMetricHistory(run_id=run_id, metric_key=key, page_token=token)
+            response = ep.get_metric_history(self.transport, request)
+            for x in response.metrics:
+                yield Metric._from_wire(x)
+            token = response.next_page_token or None
+            if not token:
+                return
+
+    def list_artifacts(self, run_id: str, path: str | None) -> list[FileInfo]:
+        response = ep.list_artifacts(self.transport, m.ListArtifacts(run_id=run_id, path=path or None))
+        return [FileInfo._from_wire(f) for f in response.files]

@@ -1,0 +1,285 @@
+"""Configuration, resolved once: explicit argument, then environment variable, then default.
+
+This is the only module of the package that reads ``os.environ``. ``Settings.from_env()`` parses every
+variable strictly (booleans are true/false/1/0, numbers must be numbers) and fails with a
+``ConfigurationError`` that names the variable; the result is an immutable ``Settings``.
+
+The variables keep MLflow's names and defaults; ``ENV_VARS`` lists each one with its default and
+meaning (the README's table is generated from it). An empty variable counts as unset, as
+``MLFLOW_TRACKING_URI= python train.py`` is the shell's way of unsetting one for a command.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from .exceptions import ConfigurationError
+
+__all__ = ["ENV_VARS", "EnvVar", "Settings", "env_var_table"]
+
+REDACTED = "***"
+
+
+class EnvVar(NamedTuple):
+    """One environment variable: its name, the ``Settings`` field it fills, its default, its meaning."""
+
+    name: str
+    field: str
+    default: object
+    description: str
+    secret: bool = False
+
+
+ENV_VARS: tuple[EnvVar, ...] = (
+    EnvVar("MLFLOW_TRACKING_URI", "tracking_uri", None, "Where runs are tracked: an http(s):// server URL."),
+    EnvVar("MLFLOW_TRACKING_USERNAME", "username", None, "User for HTTP Basic auth; needs the password too."),
+    EnvVar(
+        "MLFLOW_TRACKING_PASSWORD",
+        "password",
+        None,
+        "Password for HTTP Basic auth; needs the username too. Never logged or shown.",
+        secret=True,
+    ),
+    EnvVar(
+        "MLFLOW_TRACKING_TOKEN",
+        "token",
+        None,
+        "Bearer token; ignored when a username and password are set. Never logged or shown.",
+        secret=True,
+    ),
+    EnvVar(
+        "MLFLOW_TRACKING_INSECURE_TLS",
+        "insecure_tls",
+        False,
+        "Skip TLS certificate verification (true/false/1/0). Not with MLFLOW_TRACKING_SERVER_CERT_PATH.",
+    ),
+    EnvVar(
+        "MLFLOW_TRACKING_SERVER_CERT_PATH",
+        "server_cert_path",
+        None,
+        "CA bundle (PEM) to verify the server's certificate with, instead of the system's.",
+    ),
+    EnvVar(
+        "MLFLOW_TRACKING_CLIENT_CERT_PATH",
+        "client_cert_path",
+        None,
+        "PEM file with the client certificate and its key, for mutual TLS.",
+    ),
+    EnvVar(
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+        "max_retries",
+        7,
+        "Retries after a connection error, timeout, 429, 500, 502, 503 or 504.",
+    ),
+    EnvVar(
+        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
+        "backoff_factor",
+        2.0,
+        "Backoff before retry n >= 2: factor * 2**(n-1) seconds (plus jitter, at most 120 s); retry 1 is at once.",
+    ),
+    EnvVar(
+        "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "backoff_jitter", 1.0, "Random extra backoff, up to this many seconds."
+    ),
+    EnvVar(
+        "MLFLOW_HTTP_REQUEST_TIMEOUT",
+        "timeout",
+        120.0,
+        "Seconds to wait for the server on each request (connecting: at most 10 s).",
+    ),
+    EnvVar("MLFLOW_ALLOW_HTTP_REDIRECTS", "allow_redirects", True, "Follow HTTP redirects (true/false/1/0)."),
+    EnvVar(
+        "MLFLOW_CLIENT_MAX_RETRY_AFTER",
+        "max_retry_after",
+        60.0,
+        "Longest wait a server's Retry-After header may impose, in seconds (mlflow-client's own).",
+    ),
+    EnvVar(
+        "MLFLOW_CLIENT_MAX_RETRY_TIME",
+        "max_retry_time",
+        600.0,
+        "No retry starts once this many seconds have passed since the first attempt (mlflow-client's own).",
+    ),
+    EnvVar("MLFLOW_EXPERIMENT_NAME", "experiment_name", None, "Experiment that new runs go to, by name."),
+    EnvVar("MLFLOW_EXPERIMENT_ID", "experiment_id", None, "Experiment that new runs go to, by id."),
+    EnvVar("MLFLOW_RUN_ID", "run_id", None, "Run that the fluent API resumes instead of starting one."),
+)
+_BY_FIELD = {var.field: var for var in ENV_VARS}
+
+
+def env_var_table() -> str:
+    """Every environment variable as a Markdown table (name, default, meaning), for the README."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for var in ENV_VARS:
+        default = "unset" if var.default is None else f"`{str(var.default).lower()}`"
+        if isinstance(var.default, float) and var.default.is_integer() and var.field != "backoff_jitter":
+            default = f"`{int(var.default)}`"
+        rows.append(f"| `{var.name}` | {default} | {var.description} |")
+    return "\n".join(rows) + "\n"
+
+
+_INT = re.compile(r"\s*[+-]?[0-9]+\s*\Z")
+
+# -- strict parsers: each takes the raw text and the variable's name ---------------------------------
+
+
+def parse_bool(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise ConfigurationError(f"{name} must be one of true, false, 1, 0 (any case), got {value!r}")
+
+
+def parse_int(value: str, name: str) -> int:
+    if not _INT.match(value):
+        raise ConfigurationError(f"{name} must be a whole number, got {value!r}")
+    return int(value)
+
+
+def parse_float(value: str, name: str) -> float:
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ConfigurationError(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
+def _parse_str(value: str, name: str) -> str:
+    return value
+
+
+_PARSERS: dict[str, Callable[[str, str], Any]] = {
+    "insecure_tls": parse_bool,
+    "allow_redirects": parse_bool,
+    "max_retries": parse_int,
+    "backoff_factor": parse_float,
+    "backoff_jitter": parse_float,
+    "timeout": parse_float,
+    "max_retry_after": parse_float,
+    "max_retry_time": parse_float,
+}
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """Everything the client is configured with; build it with ``Settings.from_env()``.
+
+    Constructing one directly, or through ``dataclasses.replace``/``with_changes``, validates the values
+    the same way. ``repr`` shows ``***`` for the password and token.
+    """
+
+    tracking_uri: str | None = None
+    username: str | None = None
+    password: str | None = None
+    token: str | None = None
+    insecure_tls: bool = False
+    server_cert_path: str | None = None
+    client_cert_path: str | None = None
+    max_retries: int = 7
+    backoff_factor: float = 2.0
+    backoff_jitter: float = 1.0
+    timeout: float = 120.0
+    allow_redirects: bool = True
+    max_retry_after: float = 60.0
+    max_retry_time: float = 600.0
+    experiment_name: str | None = None
+    experiment_id: str | None = None
+    run_id: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Resolve each field: a keyword argument that is not ``None``, else its variable, else the default.
+
+        ``environ`` defaults to ``os.environ``; pass a mapping to resolve from something else (tests).
+        An argument of ``None`` means "not given", so ``MlflowClient(tracking_uri=None)`` falls back to
+        ``MLFLOW_TRACKING_URI`` as MLflow's does.
+        """
+        unknown = set(overrides) - set(_BY_FIELD)
+        if unknown:
+            raise TypeError(f"Settings.from_env() got unknown settings: {', '.join(sorted(unknown))}")
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for var in ENV_VARS:
+            if overrides.get(var.field) is not None:
+                values[var.field] = overrides[var.field]
+                continue
+            raw = env.get(var.name)
+            if raw is not None and raw.strip() != "":
+                values[var.field] = _PARSERS.get(var.field, _parse_str)(raw, var.name)
+        return cls(**values)
+
+    def with_changes(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (validated like any other)."""
+        return dataclasses.replace(self, **changes)
+
+    def __post_init__(self) -> None:
+        for name in ("insecure_tls", "allow_redirects"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigurationError(f"{_label(name)} must be a bool, got {getattr(self, name)!r}")
+        if not isinstance(self.max_retries, int) or isinstance(self.max_retries, bool) or self.max_retries < 0:
+            raise ConfigurationError(f"{_label('max_retries')} must be a whole number >= 0, got {self.max_retries!r}")
+        for name in ("backoff_factor", "backoff_jitter", "max_retry_after"):
+            _check_number(name, getattr(self, name), allow_zero=True)
+        for name in ("timeout", "max_retry_time"):
+            _check_number(name, getattr(self, name), allow_zero=False)
+        for name in ("tracking_uri", "username", "password", "token", "server_cert_path", "client_cert_path"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ConfigurationError(f"{_label(name)} must be a string, got a {type(value).__name__}")
+        if (self.username is None) != (self.password is None):
+            missing, given = ("password", "username") if self.password is None else ("username", "password")
+            raise ConfigurationError(
+                f"HTTP Basic auth needs both a username and a password: {_label(given)} is set but "
+                f"{_label(missing)} is missing"
+            )
+        if self.insecure_tls and self.server_cert_path is not None:
+            raise ConfigurationError(
+                f"{_label('insecure_tls')} and {_label('server_cert_path')} cannot be used together: "
+                "either verify the server's certificate against a CA bundle or skip verification"
+            )
+
+    @property
+    def auth_scheme(self) -> str | None:
+        """``"basic"``, ``"bearer"`` or ``None``; Basic wins when both kinds of credentials are set."""
+        if self.username is not None:
+            return "basic"
+        return "bearer" if self.token is not None else None
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is not None and _BY_FIELD[f.name].secret:
+                parts.append(f"{f.name}={REDACTED!r}")
+            else:
+                parts.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(parts)})"
+
+    __str__ = __repr__
+
+
+def _label(field: str) -> str:
+    return f"{field} ({_BY_FIELD[field].name})"
+
+
+def _check_number(name: str, value: object, *, allow_zero: bool) -> None:
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value >= 0 if allow_zero else value > 0)
+    ):
+        return
+    bound = ">= 0" if allow_zero else "> 0"
+    raise ConfigurationError(f"{_label(name)} must be a number {bound}, got {value!r}")

@@ -1,0 +1,273 @@
+"""The fluent API: ``start_run``, ``log_metric`` and friends on an active run, like ``mlflow``'s.
+
+State kept here: the active experiment, and a per-thread stack of active runs (nested runs push onto
+it). Explicit ``MlflowClient`` objects never see this state. An active run left open is ended at
+interpreter exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from . import _context, _tracking_uri
+from .entities import Experiment, Metric, Param, Run, RunStatus, RunTag
+from .exceptions import MlflowException
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from .client import MlflowClient
+
+_lock = threading.RLock()
+_clients: dict[str, MlflowClient] = {}
+_active_experiment_id: str | None = None
+_runs = threading.local()
+
+
+def _client() -> MlflowClient:
+    from ._settings import Settings
+    from .client import MlflowClient
+
+    uri = _tracking_uri.resolve(None, Settings.from_env())
+    with _lock:
+        client = _clients.get(uri)
+        if client is None:
+            client = _clients[uri] = MlflowClient(uri)
+        return client
+
+
+def _stack() -> list[ActiveRun]:
+    stack: list[ActiveRun] | None = getattr(_runs, "stack", None)
+    if stack is None:
+        stack = _runs.stack = []
+    return stack
+
+
+class ActiveRun(Run):
+    """The run ``start_run`` returned; as a context manager it ends the run on exit (FAILED if the
+    block raised)."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__(run.info, run.data, run.inputs)
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        status = RunStatus.FINISHED if exc_type is None else RunStatus.FAILED
+        end_run(RunStatus.to_string(status))
+
+
+# -- tracking URI and experiments -------------------------------------------------------------------
+
+
+def set_tracking_uri(uri: str | None) -> None:
+    """Set the tracking URI for this process (an http(s) URL of a tracking server)."""
+    _tracking_uri.set_tracking_uri(uri)
+
+
+def get_tracking_uri() -> str:
+    from ._settings import Settings
+
+    return _tracking_uri.resolve(None, Settings.from_env())
+
+
+def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:
+    return _client().create_experiment(name, artifact_location, tags)
+
+
+def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> Experiment:
+    """Make an experiment active for runs started after this, creating it by name if it is missing."""
+    global _active_experiment_id
+    if (experiment_name is None) == (experiment_id is None):
+        raise MlflowException(
+            "Must specify exactly one of: `experiment_id` or `experiment_name`.", error_code="INVALID_PARAMETER_VALUE"
+        )
+    client = _client()
+    if experiment_id is not None:
+        experiment = client.get_experiment(experiment_id)
+    else:
+        assert experiment_name is not None
+        found = client.get_experiment_by_name(experiment_name)
+        experiment = found or client.get_experiment(client.create_experiment(experiment_name))
+    if experiment.lifecycle_stage != "active":
+        raise MlflowException(
+            f"Cannot set a deleted experiment {experiment.name!r} as the active experiment. You can restore "
+            "the experiment, or permanently delete the experiment to create a new one.",
+            error_code="INVALID_PARAMETER_VALUE",
+        )
+    with _lock:
+        _active_experiment_id = experiment.experiment_id
+    return experiment
+
+
+def _experiment_id_for_new_run() -> str:
+    from ._settings import Settings
+
+    with _lock:
+        if _active_experiment_id is not None:
+            return _active_experiment_id
+    settings = Settings.from_env()
+    if settings.experiment_id:
+        return settings.experiment_id
+    if settings.experiment_name:
+        return set_experiment(experiment_name=settings.experiment_name).experiment_id
+    return "0"
+
+
+# -- runs -------------------------------------------------------------------------------------------
+
+
+def active_run() -> ActiveRun | None:
+    stack = _stack()
+    return stack[-1] if stack else None
+
+
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    parent_run_id: str | None = None,
+    tags: dict[str, Any] | None = None,
+    description: str | None = None,
+    log_system_metrics: bool | None = None,
+) -> ActiveRun:
+    """Start a new run, or resume ``run_id`` (or MLFLOW_RUN_ID), and make it the active run."""
+    from ._settings import Settings
+
+    stack = _stack()
+    if stack and not nested:
+        raise MlflowException(
+            f"Run with UUID {stack[-1].info.run_id} is already active. To start a new run, first end the "
+            "current run with mlflow_client.end_run(). To start a nested run, call start_run with nested=True",
+            error_code="INVALID_PARAMETER_VALUE",
+        )
+    client = _client()
+    resume_id = run_id or Settings.from_env().run_id
+    if resume_id:
+        run = client.get_run(resume_id)
+        if experiment_id is not None and experiment_id != run.info.experiment_id:
+            raise MlflowException(
+                f"The run {resume_id} belongs to experiment {run.info.experiment_id}, not {experiment_id}.",
+                error_code="INVALID_PARAMETER_VALUE",
+            )
+        if run.info.lifecycle_stage != "active":
+            raise MlflowException(
+                f"Cannot start run with ID {resume_id} because it is in the deleted state.",
+                error_code="INVALID_PARAMETER_VALUE",
+            )
+        client.update_run(resume_id, status=RunStatus.to_string(RunStatus.RUNNING), name=run_name)
+        extra = {k: str(v) for k, v in (tags or {}).items()}
+        if description:
+            extra[_context.NOTE] = description
+        if extra:
+            client.log_batch(resume_id, tags=[RunTag(k, v) for k, v in extra.items()])
+        active = ActiveRun(client.get_run(resume_id))
+    else:
+        parent = parent_run_id or (stack[-1].info.run_id if nested and stack else None)
+        run_tags: dict[str, Any] = {**_context.system_tags(), **(tags or {})}
+        if parent:
+            run_tags[_context.PARENT_RUN_ID] = parent
+        if description:
+            run_tags[_context.NOTE] = description
+        exp_id = experiment_id or _experiment_id_for_new_run()
+        active = ActiveRun(client.create_run(exp_id, tags=run_tags, run_name=run_name))
+    stack.append(active)
+    return active
+
+
+def end_run(status: str = "FINISHED") -> None:
+    """End the active run (if any) with ``status``."""
+    stack = _stack()
+    if not stack:
+        return
+    run = stack.pop()
+    _client().set_terminated(run.info.run_id, status)
+
+
+def _end_runs_at_exit() -> None:
+    while _stack():
+        try:
+            end_run()
+        except Exception:  # interpreter exit: report nothing more than MLflow does
+            return
+
+
+atexit.register(_end_runs_at_exit)
+
+
+def _active_run_id() -> str:
+    run = active_run()
+    if run is None:
+        run = start_run()
+    return run.info.run_id
+
+
+# -- logging to the active run ----------------------------------------------------------------------
+
+
+def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
+    return _client().log_param(_active_run_id(), key, value)
+
+
+def log_params(params: Mapping[str, Any], synchronous: bool | None = None) -> None:
+    _client().log_batch(_active_run_id(), params=[Param(k, str(v)) for k, v in params.items()])
+
+
+def log_metric(
+    key: str,
+    value: float,
+    step: int | None = None,
+    synchronous: bool | None = None,
+    timestamp: int | None = None,
+    run_id: str | None = None,
+    model_id: str | None = None,
+    dataset: Any = None,
+) -> None:
+    _client().log_metric(run_id or _active_run_id(), key, value, timestamp=timestamp, step=step, model_id=model_id)
+
+
+def log_metrics(
+    metrics: Mapping[str, float],
+    step: int | None = None,
+    synchronous: bool | None = None,
+    run_id: str | None = None,
+    timestamp: int | None = None,
+    model_id: str | None = None,
+    dataset: Any = None,
+) -> None:
+    from .client import now_ms
+
+    ts = timestamp if timestamp is not None else now_ms()
+    batch = [Metric(k, v, ts, step or 0) for k, v in metrics.items()]
+    _client().log_batch(run_id or _active_run_id(), metrics=batch)
+
+
+def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
+    _client().set_tag(_active_run_id(), key, value)
+
+
+def set_tags(tags: Mapping[str, Any], synchronous: bool | None = None) -> None:
+    _client().log_batch(_active_run_id(), tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+
+def delete_tag(key: str) -> None:
+    _client().delete_tag(_active_run_id(), key)
+
+
+def get_run(run_id: str) -> Run:
+    return _client().get_run(run_id)
+
+
+def get_experiment(experiment_id: str) -> Experiment:
+    return _client().get_experiment(experiment_id)
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    return _client().get_experiment_by_name(name)
