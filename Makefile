@@ -12,9 +12,9 @@ $(STAMP): pyproject.toml constraints.txt scripts/bootstrap.sh
 
 bootstrap: $(STAMP)
 
-## demo: the main job (for now: the generated REST layer against a real `mlflow server`)
+## demo: the main job: log a run with the fluent API and read it back (bundled stub server unless MLFLOW_TRACKING_URI is set)
 demo: $(STAMP)
-	$(BIN)/python -m examples.generated_layer_demo
+	$(BIN)/python -m examples.quickstart
 
 ## test: every test (unit, codegen, interop with a real `mlflow server`)
 test: $(STAMP)
@@ -38,6 +38,8 @@ generate: $(STAMP)
 ## bench: benchmarks against protobuf json_format / the official client, printed as ratios
 bench: $(STAMP)
 	$(BIN)/python -m bench.generated_layer
+	$(BIN)/python -m bench.client
+	$(BIN)/python -m bench.stub_server
 
 bindings test-bindings:
 	@echo "make $@: the Java and R bindings are not built yet (open issue: 'Java and R bindings generated from spec/')" >&2

@@ -559,14 +559,16 @@ class SqlStore:
         return [self._run(row) for row in self._query(sql, (*pks, *stages))]
 
     def metric_history(self, run_id: str, key: str) -> list[m.Metric]:
+        # NaN comes back from SQL directly, so the hot loop below is a bare constructor call.
         rows = self._query(
-            "SELECT value, is_nan, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
-            "ORDER BY timestamp, step, value, seq",
+            "SELECT CASE WHEN is_nan THEN NULL ELSE value END, timestamp, step FROM metrics "
+            "WHERE run_id = ? AND key = ? ORDER BY timestamp, step, value, is_nan",
             (run_id, key),
         )
+        metric, nan = m.Metric, math.nan
         return [
-            m.Metric(key=key, value=_loaded_value(v, int(str(nan))), timestamp=int(str(ts)), step=int(str(step)))  # type: ignore[arg-type]
-            for v, nan, ts, step in rows
+            metric(key=key, value=nan if v is None else v, timestamp=ts, step=step)  # type: ignore[arg-type]
+            for v, ts, step in rows
         ]
 
     def run_exists(self, run_id: str) -> bool:

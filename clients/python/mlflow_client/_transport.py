@@ -28,6 +28,7 @@ from .exceptions import (
     ConfigurationError,
     ConnectionFailed,
     MlflowConnectionError,
+    MlflowException,
     RequestTimeout,
     RestException,
     error_from_response,
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     import ssl
 
     import httpx
-    import tenacity
 
     from ._generated._runtime import Body, QueryParams
 
@@ -477,15 +477,26 @@ class HttpTransport:
             replayable=content is None or isinstance(content, (bytes, bytearray, memoryview, str)),
             started=self._clock(),
         )
-        retrying = tenacity.Retrying(
-            retry=lambda state: call.retry_ok,
-            wait=lambda state: call.delay(state.attempt_number),
-            stop=lambda state: state.attempt_number > policy.max_retries or self._out_of_time(call, state),
-            before_sleep=lambda state: self._log_retry(call, state),
-            sleep=self._sleep,
-            reraise=True,
-        )
         try:
+            # Fast path: the first attempt runs without the retry machinery (most requests succeed).
+            try:
+                return self._attempt(call, params, content, headers, stream)
+            except MlflowException:
+                if not call.retry_ok or policy.max_retries < 1 or self._out_of_time(call, 1):
+                    raise
+            self._log_retry(call, 1)
+            self._sleep(call.delay(1))
+            # tenacity numbers its attempts from 1; they are this request's attempts 2, 3, ...
+            retrying = tenacity.Retrying(
+                retry=lambda state: call.retry_ok,
+                wait=lambda state: call.delay(state.attempt_number + 1),
+                stop=lambda state: (
+                    state.attempt_number + 1 > policy.max_retries or self._out_of_time(call, state.attempt_number + 1)
+                ),
+                before_sleep=lambda state: self._log_retry(call, state.attempt_number + 1),
+                sleep=self._sleep,
+                reraise=True,
+            )
             response: httpx.Response = retrying(self._attempt, call, params, content, headers, stream)
         except MlflowConnectionError as err:
             if call.attempts > 1:
@@ -541,27 +552,27 @@ class HttpTransport:
         call.reason = f"HTTP {status}"
         raise error_from_response(status, response.content, method=call.method, path=call.path, secrets=self._secrets)
 
-    def _out_of_time(self, call: _Call, state: tenacity.RetryCallState) -> bool:
+    def _out_of_time(self, call: _Call, retry_number: int) -> bool:
         elapsed = self._clock() - call.started
-        if elapsed + call.delay(state.attempt_number) <= call.policy.max_retry_time:
+        if elapsed + call.delay(retry_number) <= call.policy.max_retry_time:
             return False
         logger.debug(
             "not retrying %s %s: the next attempt would start after %.1f s (max_retry_time %.1f s)",
             call.method,
             call.path,
-            elapsed + call.delay(state.attempt_number),
+            elapsed + call.delay(retry_number),
             call.policy.max_retry_time,
         )
         return True
 
-    def _log_retry(self, call: _Call, state: tenacity.RetryCallState) -> None:
+    def _log_retry(self, call: _Call, retry_number: int) -> None:
         logger.debug(
             "retry %d/%d of %s %s in %.2f s after %s",
-            state.attempt_number,
+            retry_number,
             call.policy.max_retries,
             call.method,
             call.path,
-            call.delay(state.attempt_number),
+            call.delay(retry_number),
             call.reason,
         )
 

@@ -1,0 +1,53 @@
+"""The distribution ships every package of the SDK and the stub, and nothing heavy in the core."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _toml_list(key: str) -> list[str]:
+    """A top-level list of strings from pyproject.toml (tomllib is 3.11+; the project supports 3.10)."""
+    text = (ROOT / "pyproject.toml").read_text()
+    match = re.search(rf"^{key} = (\[.*?\])", text, re.S | re.M)
+    assert match, key
+    value: list[str] = ast.literal_eval(re.sub(r"#.*", "", match.group(1)))
+    return value
+
+
+def test_every_package_is_listed_in_pyproject() -> None:
+    listed = set(_toml_list("packages"))
+    on_disk = {
+        ".".join(init.parent.relative_to(base).parts)
+        for base in (ROOT / "clients/python", ROOT)
+        for top in ("mlflow_client", "server_stub")
+        for init in (base / top).rglob("__init__.py")
+        if (base / top).is_dir()
+    }
+    assert on_disk == listed
+
+
+def test_core_dependencies_stay_few() -> None:
+    deps = _toml_list("dependencies")
+    assert sorted(d.split(">")[0].split("=")[0] for d in deps) == ["httpx", "msgspec", "tenacity"]
+
+
+def test_import_is_light() -> None:
+    code = (
+        "import sys, mlflow_client, mlflow_client.entities, mlflow_client.exceptions;"
+        "heavy = ('httpx', 'tenacity', 'msgspec', 'mlflow_client._generated.models');"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_readme_lists_every_environment_variable() -> None:
+    from mlflow_client._settings import env_var_table
+
+    assert env_var_table() in (ROOT / "README.md").read_text()
