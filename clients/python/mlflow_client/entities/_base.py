@@ -56,3 +56,35 @@ class _Entity:  # noqa: PLW1641 - unhashable on purpose, see __eq__
             for name, value in self
         ]
         return f"<{type(self).__name__}: {', '.join(parts)}>"
+
+
+_KV = TypeVar("_KV", bound="_KeyValue")
+
+
+class _KeyValue(_Entity):
+    """A key/value pair (param, run tag, experiment tag, input tag); ``_WIRE`` names its wire message."""
+
+    __slots__ = ("_key", "_value")
+    _PROPERTIES: ClassVar[tuple[str, ...]] = ("key", "value")
+    _WIRE: ClassVar[str]
+
+    def __init__(self, key: str, value: str) -> None:
+        self._key = key
+        self._value = value
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    @property
+    def value(self) -> str:
+        return self._value
+
+    @classmethod
+    def _from_wire(cls: type[_KV], wire: Any) -> _KV:
+        return cls(wire.key or "", wire.value or "")
+
+    def _to_wire(self) -> Any:
+        from mlflow_client._generated import models
+
+        return getattr(models, self._WIRE)(key=self._key, value=self._value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from mlflow_client.entities._base import _Entity
+from mlflow_client.entities._base import _Entity, _KeyValue
 
 if TYPE_CHECKING:
     from mlflow_client._generated import models as m
@@ -93,32 +93,11 @@ class Dataset(_Entity):
         )
 
 
-class InputTag(_Entity):
+class InputTag(_KeyValue):
     """A key/value tag on a dataset input, e.g. ``mlflow.data.context`` = ``training``."""
 
-    __slots__ = ("_key", "_value")
-    _PROPERTIES: ClassVar[tuple[str, ...]] = ("key", "value")
-
-    def __init__(self, key: str, value: str) -> None:
-        self._key = key
-        self._value = value
-
-    @property
-    def key(self) -> str:
-        return self._key
-
-    @property
-    def value(self) -> str:
-        return self._value
-
-    @classmethod
-    def _from_wire(cls, wire: m.InputTag) -> InputTag:
-        return cls(wire.key or "", wire.value or "")
-
-    def _to_wire(self) -> m.InputTag:
-        from mlflow_client._generated import models as m
-
-        return m.InputTag(key=self._key, value=self._value)
+    __slots__ = ()
+    _WIRE = "InputTag"
 
 
 class DatasetInput(_Entity):

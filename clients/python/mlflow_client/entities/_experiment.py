@@ -4,38 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from mlflow_client.entities._base import _Entity
+from mlflow_client.entities._base import _Entity, _KeyValue
 
 if TYPE_CHECKING:
     from mlflow_client._generated import models as m
 
 
-class ExperimentTag(_Entity):
+class ExperimentTag(_KeyValue):
     """A key/value tag on an experiment."""
 
-    __slots__ = ("_key", "_value")
-    _PROPERTIES: ClassVar[tuple[str, ...]] = ("key", "value")
-
-    def __init__(self, key: str, value: str) -> None:
-        self._key = key
-        self._value = value
-
-    @property
-    def key(self) -> str:
-        return self._key
-
-    @property
-    def value(self) -> str:
-        return self._value
-
-    @classmethod
-    def _from_wire(cls, wire: m.ExperimentTag) -> ExperimentTag:
-        return cls(wire.key or "", wire.value or "")
-
-    def _to_wire(self) -> m.ExperimentTag:
-        from mlflow_client._generated import models as m
-
-        return m.ExperimentTag(key=self._key, value=self._value)
+    __slots__ = ()
+    _WIRE = "ExperimentTag"
 
 
 class Experiment(_Entity):

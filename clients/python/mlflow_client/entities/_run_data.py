@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from mlflow_client.entities._base import _Entity
+from mlflow_client.entities._base import _Entity, _KeyValue
 
 from ..exceptions import InvalidParameterValue
 
@@ -140,26 +140,14 @@ class Metric(_Entity):
         )
 
 
-class Param(_Entity):
+class Param(_KeyValue):
     """A key/value parameter of a run.
 
     As in MLflow, two params are equal when their keys are: a run holds one value per key.
     """
 
-    __slots__ = ("_key", "_value")
-    _PROPERTIES: ClassVar[tuple[str, ...]] = ("key", "value")
-
-    def __init__(self, key: str, value: str) -> None:
-        self._key = key
-        self._value = value
-
-    @property
-    def key(self) -> str:
-        return self._key
-
-    @property
-    def value(self) -> str:
-        return self._value
+    __slots__ = ()
+    _WIRE = "Param"
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, type(self)):
@@ -169,42 +157,12 @@ class Param(_Entity):
     def __hash__(self) -> int:
         return hash(self._key)
 
-    @classmethod
-    def _from_wire(cls, wire: m.Param) -> Param:
-        return cls(wire.key or "", wire.value or "")
 
-    def _to_wire(self) -> m.Param:
-        from mlflow_client._generated import models as m
-
-        return m.Param(key=self._key, value=self._value)
-
-
-class RunTag(_Entity):
+class RunTag(_KeyValue):
     """A key/value tag on a run."""
 
-    __slots__ = ("_key", "_value")
-    _PROPERTIES: ClassVar[tuple[str, ...]] = ("key", "value")
-
-    def __init__(self, key: str, value: str) -> None:
-        self._key = key
-        self._value = value
-
-    @property
-    def key(self) -> str:
-        return self._key
-
-    @property
-    def value(self) -> str:
-        return self._value
-
-    @classmethod
-    def _from_wire(cls, wire: m.RunTag) -> RunTag:
-        return cls(wire.key or "", wire.value or "")
-
-    def _to_wire(self) -> m.RunTag:
-        from mlflow_client._generated import models as m
-
-        return m.RunTag(key=self._key, value=self._value)
+    __slots__ = ()
+    _WIRE = "RunTag"
 
 
 class RunData(_Entity):
