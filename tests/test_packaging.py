@@ -51,3 +51,14 @@ def test_readme_lists_every_environment_variable() -> None:
     from mlflow_client._settings import env_var_table
 
     assert env_var_table() in (ROOT / "README.md").read_text()
+
+
+def test_package_exports_the_fluent_api_lazily() -> None:
+    import mlflow_client
+    from mlflow_client import fluent
+
+    for name in mlflow_client.__all__:
+        assert getattr(mlflow_client, name) is not None, name
+    public_fluent = {n for n in vars(fluent) if not n.startswith("_") and callable(getattr(fluent, n))}
+    exported = {n for n in public_fluent if getattr(fluent, n).__module__ == fluent.__name__}
+    assert exported <= set(mlflow_client.__all__), exported - set(mlflow_client.__all__)

@@ -8,8 +8,9 @@ tracking URI. Settings, HTTP and error mapping live in their own modules.
 from __future__ import annotations
 
 import numbers
+import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._validation import key_problem
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
     from ._rest_store import RestStore
     from ._settings import Settings
+    from .artifacts import ArtifactRepository
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000
 MAX_METRICS_PER_BATCH = 1000
@@ -108,12 +110,16 @@ class MlflowClient:
         self._tracking_uri = _tracking_uri.resolve(tracking_uri, self._settings)
         self._registry_uri = registry_uri
         self._store = resolve_store(self._tracking_uri, self._settings)
+        self._artifact_repos: dict[str, ArtifactRepository] = {}
 
     @property
     def tracking_uri(self) -> str:
         return self._tracking_uri
 
     def close(self) -> None:
+        for repo in self._artifact_repos.values():
+            repo.close()
+        self._artifact_repos.clear()
         close = getattr(self._store.transport, "close", None)
         if close is not None:
             close()
@@ -335,7 +341,88 @@ class MlflowClient:
         return self._store.get_metric_history(run_id, key)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        local = self._local_artifact_repo(run_id)
+        if local is not None:  # the run's folder is reachable from here: no need to ask the server
+            return local.list_artifacts(path)
         return self._store.list_artifacts(run_id, path)
+
+    # -- artifacts ------------------------------------------------------------------------------
+
+    def _artifact_repo(self, run_id: str) -> ArtifactRepository:
+        """The repository of the run's artifact URI, cached per run (runs never change their URI)."""
+        from .artifacts import get_repository
+
+        repos = self._artifact_repos
+        repo = repos.get(run_id)
+        if repo is None:
+            from ._transport import HttpTransport
+
+            uri = self.get_run(run_id).info.artifact_uri
+            if not uri:
+                raise MlflowException(f"Run {run_id} has no artifact URI", error_code="INVALID_STATE")
+            transport = self._store.transport
+            http = transport if isinstance(transport, HttpTransport) else None
+            repo = repos[run_id] = get_repository(uri, transport=http, settings=self._settings)
+        return repo
+
+    def log_artifact(self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        """Upload a local file (or a folder's files) into the run's ``artifact_path`` folder."""
+        if os.path.isdir(local_path):
+            name = os.path.basename(os.path.normpath(local_path))
+            self._artifact_repo(run_id).log_artifacts(local_path, "/".join(p for p in (artifact_path, name) if p))
+        else:
+            self._artifact_repo(run_id).log_artifact(local_path, artifact_path)
+
+    def log_artifacts(self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        """Upload the files under ``local_dir`` (relative paths kept) into the run's ``artifact_path``."""
+        self._artifact_repo(run_id).log_artifacts(local_dir, artifact_path)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        """Store ``text`` as the artifact file ``artifact_file`` (a path such as ``"dir/notes.txt"``), UTF-8."""
+        self._log_file_with(run_id, artifact_file, lambda f: f.write(text))
+
+    def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
+        """Store ``dictionary`` as JSON, or as YAML when ``artifact_file`` ends in .yaml/.yml (needs PyYAML)."""
+        if artifact_file.lower().endswith((".yaml", ".yml")):
+            try:
+                import yaml
+            except ImportError as err:
+                raise MlflowException(
+                    f"log_dict({artifact_file!r}) writes YAML, which needs PyYAML: pip install pyyaml "
+                    "(or use a .json file name)"
+                ) from err
+            self._log_file_with(
+                run_id, artifact_file, lambda f: yaml.safe_dump(dictionary, f, indent=2, default_flow_style=False)
+            )
+        else:
+            import json
+
+            self._log_file_with(run_id, artifact_file, lambda f: json.dump(dictionary, f, indent=2))
+
+    def _log_file_with(self, run_id: str, artifact_file: str, write: Callable[[Any], object]) -> None:
+        import posixpath
+        import tempfile
+
+        folder, name = posixpath.split(artifact_file)
+        if not name:
+            raise InvalidParameterValue(f"artifact_file must name a file, got {artifact_file!r}")
+        with tempfile.TemporaryDirectory(prefix="mlflow-client-") as tmp:
+            local = os.path.join(tmp, name)
+            with open(local, "w", encoding="utf-8") as f:
+                write(f)
+            self._artifact_repo(run_id).log_artifact(local, folder or None)
+
+    def _local_artifact_repo(self, run_id: str) -> ArtifactRepository | None:
+        """The run's repository if it is a local folder that exists here, else ``None``."""
+        from .artifacts._local import LocalArtifactRepository
+
+        repo = self._artifact_repo(run_id)
+        return repo if isinstance(repo, LocalArtifactRepository) and os.path.isdir(repo.root) else None
+
+    def download_artifacts(self, run_id: str, path: str, dst_path: str | os.PathLike[str] | None = None) -> str:
+        """Download the run's artifact file or folder ``path`` into ``dst_path`` (default: a new temporary
+        folder) and return its local path. Paths that would land outside ``dst_path`` are refused."""
+        return self._artifact_repo(run_id).download_artifacts(path, dst_path)
 
 
 def _batches(

@@ -8,6 +8,7 @@ interpreter exit.
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -271,3 +272,39 @@ def get_experiment(experiment_id: str) -> Experiment:
 
 def get_experiment_by_name(name: str) -> Experiment | None:
     return _client().get_experiment_by_name(name)
+
+
+# -- artifacts of the active run ----------------------------------------------------------------------
+
+
+def log_artifact(
+    local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
+) -> None:
+    """Upload a local file (or folder) into the active run's ``artifact_path`` folder."""
+    _client().log_artifact(run_id or _active_run_id(), local_path, artifact_path)
+
+
+def log_artifacts(
+    local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
+) -> None:
+    """Upload the files under ``local_dir`` into the active run's ``artifact_path`` folder."""
+    _client().log_artifacts(run_id or _active_run_id(), local_dir, artifact_path)
+
+
+def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
+    """Store ``text`` as the active run's artifact file ``artifact_file``."""
+    _client().log_text(run_id or _active_run_id(), text, artifact_file)
+
+
+def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
+    """Store ``dictionary`` as JSON (or YAML for .yaml/.yml) as the active run's ``artifact_file``."""
+    _client().log_dict(run_id or _active_run_id(), dictionary, artifact_file)
+
+
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    """The active run's artifact URI, or that of ``artifact_path`` under it (starting a run if none is)."""
+    run = active_run() or start_run()  # as in MLflow, asking for it starts a run when none is active
+    uri = run.info.artifact_uri or ""
+    if not artifact_path:
+        return uri
+    return uri.rstrip("/") + "/" + artifact_path.lstrip("/")

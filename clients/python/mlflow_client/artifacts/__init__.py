@@ -1,0 +1,235 @@
+"""Artifact repositories: one interface (log a file, log a folder, list, download), chosen by URI scheme.
+
+``get_repository(artifact_uri, transport=...)`` picks the implementation: ``file:`` and plain paths copy
+to and from a local (or NFS) folder; ``mlflow-artifacts:`` and ``http(s)://`` go through the tracking
+server's artifact proxy with the same transport as tracking calls. Other stores (``s3``, ``gs``,
+``wasbs``, ...) are not supported yet and fail with an error naming the scheme.
+
+Every repository streams (no file is held whole in memory), moves the files of a folder on a bounded
+thread pool, refuses any remote path that would land outside the download folder, and writes each
+download to a temporary file renamed into place only once complete.
+"""
+
+from __future__ import annotations
+
+import abc
+import functools
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ..entities import FileInfo
+from ..exceptions import MlflowException
+from ._common import (
+    DEFAULT_MAX_WORKERS,
+    Progress,
+    check_relative,
+    join_remote,
+    local_target,
+    run_all,
+    write_atomically,
+)
+
+if TYPE_CHECKING:
+    from .._settings import Settings
+    from .._transport import HttpTransport
+
+__all__ = ["ArtifactRepository", "get_repository"]
+
+#: Schemes of stores MLflow supports that mlflow-client does not (yet).
+UNSUPPORTED_SCHEMES = frozenset(
+    {"s3", "s3a", "gs", "wasbs", "wasb", "abfss", "sftp", "ftp", "hdfs", "viewfs", "dbfs", "runs", "models", "uc"}
+)
+_WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+class ArtifactRepository(abc.ABC):
+    """The files under one artifact root (a run's ``artifact_uri``).
+
+    Subclasses implement ``list_artifacts``, ``_log_file`` (upload one file) and ``_open_remote`` (the
+    bytes of one remote file as chunks); folders, concurrency, safety and progress are handled here.
+    """
+
+    def __init__(self, artifact_uri: str, *, max_workers: int = DEFAULT_MAX_WORKERS) -> None:
+        self.artifact_uri = artifact_uri
+        self.max_workers = max_workers
+
+    # -- to implement ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
+        """The entries directly under ``path`` (the root when ``None``); a file's path lists nothing."""
+
+    @abc.abstractmethod
+    def _log_file(self, local_file: str, artifact_path: str | None, progress: Progress) -> None:
+        """Upload ``local_file`` as ``<artifact_path>/<its name>``, streaming it."""
+
+    @abc.abstractmethod
+    def _open_remote(self, remote_path: str) -> AbstractContextManager[Iterator[bytes]]:
+        """The bytes of the remote file ``remote_path`` as chunks."""
+
+    # -- the interface --------------------------------------------------------------------------
+
+    def close(self) -> None:  # noqa: B027 - optional: most stores hold nothing
+        """Release what the repository holds (connections it opened itself)."""
+
+    def log_artifact(self, local_file: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        """Upload one local file into the folder ``artifact_path`` (the root when ``None``)."""
+        local = os.fspath(local_file)
+        if not os.path.isfile(local):
+            raise MlflowException(f"{local} is not a file; cannot log it to {self.artifact_uri}")
+        remote = check_relative(artifact_path or "", self.artifact_uri) or None
+        progress = Progress(f"Uploading {os.path.basename(local)}", os.path.getsize(local))
+        try:
+            self._log_file(local, remote, progress)
+        finally:
+            progress.close()
+
+    def log_artifacts(self, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        """Upload the files under ``local_dir``, keeping their relative paths, under ``artifact_path``."""
+        local = os.fspath(local_dir)
+        if not os.path.isdir(local):
+            raise MlflowException(f"{local} is not a directory; cannot log it to {self.artifact_uri}")
+        remote_root = check_relative(artifact_path or "", self.artifact_uri)
+        jobs: list[tuple[str, str | None]] = []
+        for folder, _dirs, names in os.walk(local):
+            rel = os.path.relpath(folder, local)
+            remote = join_remote(remote_root, "" if rel == "." else rel.replace(os.sep, "/"))
+            jobs += [(os.path.join(folder, name), remote or None) for name in sorted(names)]
+        self._before_log_dir(local, remote_root)
+        progress = Progress(f"Uploading {os.path.basename(os.path.abspath(local))}", _total_size(jobs))
+        try:
+            run_all([functools.partial(self._log_file, f, r, progress) for f, r in jobs], self.max_workers)
+        finally:
+            progress.close()
+
+    def download_artifacts(self, artifact_path: str, dst_path: str | os.PathLike[str] | None = None) -> str:
+        """Download a file or a folder (recursively) into ``dst_path`` and return its local path.
+
+        ``dst_path`` defaults to a new temporary folder. Every remote path is checked before anything is
+        written: one that would land outside ``dst_path`` is refused with an ``MlflowException``.
+        """
+        dst = tempfile.mkdtemp(prefix="mlflow-artifacts-") if dst_path is None else os.fspath(dst_path)
+        if not os.path.isdir(dst):
+            raise MlflowException(f"The destination {dst} of an artifact download is not an existing directory")
+        store = self.artifact_uri
+        rel = check_relative(artifact_path or "", store)
+        files, dirs = self._walk(rel)
+        if files is None:  # a file, or nothing at all: the download will tell
+            files, dirs = [(rel, None)], []
+        targets = [(path, local_target(dst, path, store)) for path, _ in files]
+        folders = [local_target(dst, path, store) for path in dirs]
+        result = local_target(dst, rel, store)
+        for folder in folders:
+            os.makedirs(folder, exist_ok=True)
+        progress = Progress(f"Downloading {rel or store}", sum(size or 0 for _, size in files))
+        try:
+            run_all(
+                [functools.partial(self._download_one, path, target, progress) for path, target in targets],
+                self.max_workers,
+            )
+        finally:
+            progress.close()
+        return result
+
+    # -- shared internals -----------------------------------------------------------------------
+
+    def _before_log_dir(self, local_dir: str, artifact_path: str) -> None:  # noqa: B027 - optional hook
+        """Hook for stores that keep empty folders."""
+
+    def _walk(self, rel: str) -> tuple[list[tuple[str, int | None]] | None, list[str]]:
+        """Files (path, size) and folders under ``rel``; ``(None, [])`` if ``rel`` is not a listable folder."""
+        store = self.artifact_uri
+        entries = self._list_or_explain(rel)
+        if rel and not entries:
+            return None, []
+        files: list[tuple[str, int | None]] = []
+        dirs: list[str] = []
+        todo = [(rel, entries)]
+        while todo:
+            parent, listing = todo.pop()
+            for info in listing:
+                path = check_relative(info.path, store)
+                if (parent and not path.startswith(parent + "/")) or path == parent:
+                    raise MlflowException(
+                        f"Refusing artifact path {info.path!r} from {store}: it is not inside the listed folder "
+                        f"{parent!r}",
+                        error_code="INVALID_PARAMETER_VALUE",
+                    )
+                if info.is_dir:
+                    dirs.append(path)
+                    todo.append((path, self._list_or_explain(path)))
+                else:
+                    files.append((path, info.file_size))
+        return files, dirs
+
+    def _list_or_explain(self, rel: str) -> list[FileInfo]:
+        try:
+            return self.list_artifacts(rel or None)
+        except MlflowException as err:
+            raise type(err)(
+                f"Failed to list artifacts at {rel or '/'} in {self.artifact_uri}: {err.message}",
+                error_code=err.error_code,
+                http_status=err.http_status,
+            ) from err
+
+    def _download_one(self, remote_path: str, target: str, progress: Progress) -> None:
+        def fill(out: Any) -> None:
+            with self._open_remote(remote_path) as chunks:
+                for block in chunks:
+                    out.write(block)
+                    progress.add(len(block))
+
+        write_atomically(target, fill, f"Failed to download artifact {remote_path} from {self.artifact_uri}")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.artifact_uri!r})"
+
+
+def _total_size(jobs: list[tuple[str, str | None]]) -> int:
+    return sum(os.path.getsize(f) for f, _ in jobs)
+
+
+def uri_scheme(artifact_uri: str) -> str:
+    """The URI's scheme in lower case; ``""`` for a plain (POSIX or Windows) path."""
+    if _WINDOWS_PATH.match(artifact_uri):
+        return ""
+    return urlsplit(artifact_uri).scheme.lower()
+
+
+def get_repository(
+    artifact_uri: str,
+    *,
+    transport: HttpTransport | None = None,
+    settings: Settings | None = None,
+    **options: Any,
+) -> ArtifactRepository:
+    """The repository for ``artifact_uri``, by scheme.
+
+    ``transport`` is the tracking server's transport: ``mlflow-artifacts:`` URIs without a host go
+    through it, and so do ``http(s)`` URIs on the same server. ``options`` go to the repository (e.g.
+    ``max_workers``, and for the proxy ``multipart_threshold`` and ``part_size``).
+    """
+    scheme = uri_scheme(artifact_uri)
+    if scheme in ("", "file"):
+        from ._local import LocalArtifactRepository
+
+        return LocalArtifactRepository(artifact_uri, **options)
+    if scheme in ("mlflow-artifacts", "http", "https"):
+        from ._proxy import ProxyArtifactRepository
+
+        return ProxyArtifactRepository(artifact_uri, transport=transport, settings=settings, **options)
+    if scheme in UNSUPPORTED_SCHEMES:
+        extra = " (install the optional extra when it ships: mlflow-client[s3])" if scheme.startswith("s3") else ""
+        raise MlflowException(
+            f"Artifact store scheme {scheme!r} ({artifact_uri}) is not supported by mlflow-client yet{extra}; "
+            "log artifacts through a tracking server started with --serve-artifacts (mlflow-artifacts:) instead",
+            error_code="INVALID_PARAMETER_VALUE",
+        )
+    raise MlflowException(
+        f"Unknown artifact store scheme {scheme!r} in {artifact_uri}", error_code="INVALID_PARAMETER_VALUE"
+    )

@@ -1,0 +1,180 @@
+"""What every artifact repository shares: safe local paths, atomic writes, a bounded pool, progress."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import BinaryIO, TypeVar
+
+from ..exceptions import MlflowException
+
+#: Bytes read or written at a time; files are never held whole in memory.
+CHUNK_SIZE = 1024 * 1024
+#: Files transferred at once when logging or downloading a directory.
+DEFAULT_MAX_WORKERS = 8
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; done once at import, before any worker thread exists.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: Downloaded files get the mode a plain open() would give them (mkstemp's is 0600).
+_FILE_MODE = 0o666 & ~_read_umask()
+T = TypeVar("T")
+
+
+def unsafe_path_problem(path: str) -> str | None:
+    """Why ``path`` (relative, "/"-separated) could escape the folder it is joined to, or ``None``."""
+    if "\\" in path:
+        return "contains a backslash"
+    if path.startswith("/"):
+        return "is absolute"
+    if _DRIVE.match(path):
+        return "starts with a drive letter"
+    if "\x00" in path:
+        return "contains a NUL byte"
+    if ".." in path.split("/"):
+        return "contains '..'"
+    return None
+
+
+def check_relative(path: str, store: str) -> str:
+    """``path`` without redundant slashes or ``.``, refusing anything that could escape its root."""
+    problem = unsafe_path_problem(path)
+    if problem is not None:
+        raise MlflowException(
+            f"Refusing artifact path {path!r} from {store}: it {problem}", error_code="INVALID_PARAMETER_VALUE"
+        )
+    return "/".join(p for p in path.split("/") if p not in ("", "."))
+
+
+def local_target(dst_root: str, rel_path: str, store: str) -> str:
+    """The local file for ``rel_path`` under ``dst_root``, refused if it (or a symlink on the way) leaves it."""
+    rel = check_relative(rel_path, store)
+    root = os.path.realpath(dst_root)
+    target = os.path.join(root, *rel.split("/")) if rel else root
+    # realpath resolves every existing symlink on the way, so a link pointing out is caught here.
+    resolved = os.path.realpath(target)
+    if resolved != root and not resolved.startswith(root.rstrip(os.sep) + os.sep):
+        raise MlflowException(
+            f"Refusing artifact path {rel_path!r} from {store}: it resolves to {resolved}, outside {root}",
+            error_code="INVALID_PARAMETER_VALUE",
+        )
+    return target
+
+
+def join_remote(*parts: str | None) -> str:
+    """Join "/"-separated remote paths, skipping empty parts."""
+    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+
+
+def write_atomically(target: str, fill: Callable[[BinaryIO], None], failure: str) -> None:
+    """Write ``target`` via a temporary file in the same folder, renamed only when ``fill`` succeeds.
+
+    A failure raises an ``MlflowException`` starting with ``failure`` (which names the file and store).
+    """
+    folder = os.path.dirname(target) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fill(f)
+        os.chmod(tmp, _FILE_MODE)
+        os.replace(tmp, target)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(err, Exception):
+            code = err.error_code if isinstance(err, MlflowException) else "INTERNAL_ERROR"
+            raise MlflowException(f"{failure}: {err}", error_code=code) from err
+        raise
+
+
+def iter_file(
+    path: str, start: int = 0, length: int | None = None, progress: Progress | None = None
+) -> Iterator[bytes]:
+    """The bytes of a file (or of ``length`` bytes from ``start``) in chunks of at most ``CHUNK_SIZE``."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = length
+        while left is None or left > 0:
+            block = f.read(CHUNK_SIZE if left is None else min(CHUNK_SIZE, left))
+            if not block:
+                return
+            if left is not None:
+                left -= len(block)
+            if progress is not None:
+                progress.add(len(block))
+            yield block
+
+
+def run_all(tasks: Iterable[Callable[[], T]], max_workers: int) -> list[T]:
+    """Run the tasks on a bounded pool; the first failure cancels what has not started and is raised."""
+    task_list = list(tasks)
+    if len(task_list) <= 1 or max_workers <= 1:
+        return [task() for task in task_list]
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="mlflow-artifacts") as pool:
+        futures = [pool.submit(task) for task in task_list]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            if future.done() and future.exception() is not None:
+                for other in futures:
+                    other.cancel()
+                raise future.exception()  # type: ignore[misc]
+        return [future.result() for future in futures]
+
+
+class Progress:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal; silent otherwise."""
+
+    def __init__(self, label: str, total_bytes: int, *, enabled: bool | None = None) -> None:
+        self.label = label
+        self.total = total_bytes
+        self.done = 0
+        self._lock = threading.Lock()
+        self._last = -1
+        self.enabled = _stderr_is_tty() if enabled is None else enabled
+
+    def add(self, n: int) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            self.done += n
+            percent = 100 if self.total <= 0 else min(100, self.done * 100 // self.total)
+            if percent != self._last:
+                self._last = percent
+                bar = "#" * (percent // 5)
+                sys.stderr.write(f"\r{self.label} [{bar:<20}] {percent:3d}% of {_human(self.total)}")
+                sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self._last >= 0:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover

@@ -1,0 +1,509 @@
+"""Artifact repositories and the client's artifact methods: round trips (sha256 of every file) against
+the stub's proxy, a real `mlflow server` and a local folder; multipart and its fallback; refusal of
+paths escaping the download folder; no truncated file after a dropped download; bounded memory."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.server
+import json
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mlflow_client import MlflowClient
+from mlflow_client._transport import HttpTransport, RetryPolicy
+from mlflow_client.artifacts import ArtifactRepository, get_repository
+from mlflow_client.artifacts._common import Progress
+from mlflow_client.artifacts._local import LocalArtifactRepository
+from mlflow_client.artifacts._proxy import ProxyArtifactRepository
+from mlflow_client.entities import FileInfo
+from mlflow_client.exceptions import MlflowException
+
+from server_stub import StubServer
+from server_stub.faults import FaultRule
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def _make_tree(root: Path) -> dict[str, str]:
+    """A tree with nested folders, an empty file and a few sizes; returns relative path -> sha256."""
+    files = {
+        "a.txt": b"hello\n",
+        "empty.bin": b"",
+        "sub/b.bin": os.urandom(70_000),
+        "sub/deeper/c.json": b'{"x": 1}',
+        "sub/deeper/empty2": b"",
+        **{f"many/f{i:02d}.txt": f"file {i}\n".encode() for i in range(20)},
+    }
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()}
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    out = {}
+    for path in root.rglob("*"):
+        if path.is_file():
+            out[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def _no_partials(root: Path) -> None:
+    assert not [p for p in root.rglob("*.part")], "a temporary download file was left behind"
+
+
+@pytest.fixture
+def client(stub: StubServer) -> Iterator[MlflowClient]:
+    with MlflowClient(stub.url) as c:
+        yield c
+
+
+def _new_run(client: MlflowClient, artifact_location: str | None = None) -> str:
+    exp = client.create_experiment(f"art-{uuid.uuid4().hex[:8]}", artifact_location=artifact_location)
+    return client.create_run(exp).info.run_id
+
+
+# -- registry -----------------------------------------------------------------------------------------
+
+
+def test_get_repository_picks_by_scheme(tmp_path: Path) -> None:
+    assert isinstance(get_repository(str(tmp_path)), LocalArtifactRepository)
+    assert isinstance(get_repository(tmp_path.as_uri()), LocalArtifactRepository)
+    with HttpTransport("http://127.0.0.1:1") as transport:
+        repo = get_repository("mlflow-artifacts:/1/abc/artifacts", transport=transport)
+        assert isinstance(repo, ProxyArtifactRepository) and repo.root == "1/abc/artifacts"
+        repo = get_repository(
+            "http://127.0.0.1:1/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts", transport=transport
+        )
+        assert isinstance(repo, ProxyArtifactRepository) and repo.transport is transport
+        assert repo.root == "1/r/artifacts"
+
+
+@pytest.mark.parametrize(
+    "uri", ["s3://bucket/x", "gs://b/x", "wasbs://c@a.blob.core.windows.net/x", "sftp://h/x", "ftp://h/x", "hdfs://h/x"]
+)
+def test_unsupported_schemes_name_the_scheme(uri: str) -> None:
+    with pytest.raises(MlflowException, match=uri.split(":", maxsplit=1)[0]):
+        get_repository(uri)
+
+
+# -- round trips ---------------------------------------------------------------------------------------
+
+
+def _round_trip(client: MlflowClient, run_id: str, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    expected = _make_tree(src)
+    client.log_artifacts(run_id, src, "data")
+    client.log_artifact(run_id, src / "a.txt")
+    client.log_text(run_id, "some text", "notes/readme.txt")
+    client.log_dict(run_id, {"k": [1, 2]}, "cfg/params.json")
+    top = {f.path: f.is_dir for f in client.list_artifacts(run_id)}
+    assert top == {"a.txt": False, "cfg": True, "data": True, "notes": True}
+    sub = {f.path: (f.is_dir, f.file_size) for f in client.list_artifacts(run_id, "data/sub")}
+    assert sub == {"data/sub/b.bin": (False, 70_000), "data/sub/deeper": (True, None)}
+
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    local = client.download_artifacts(run_id, "data", dst)
+    assert Path(local) == (dst / "data").resolve()
+    assert _hashes(Path(local)) == expected
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    client.download_artifacts(run_id, "", whole)
+    got = _hashes(whole)
+    assert {k[len("data/") :]: v for k, v in got.items() if k.startswith("data/")} == expected
+    assert (whole / "notes/readme.txt").read_text() == "some text"
+    assert json.loads((whole / "cfg/params.json").read_text()) == {"k": [1, 2]}
+    one = client.download_artifacts(run_id, "data/sub/b.bin", tmp_path / "dst")
+    assert hashlib.sha256(Path(one).read_bytes()).hexdigest() == expected["sub/b.bin"]
+    _no_partials(tmp_path)
+
+
+def test_round_trip_through_the_stub_proxy(client: MlflowClient, tmp_path: Path) -> None:
+    _round_trip(client, _new_run(client), tmp_path)
+
+
+@pytest.mark.mlflow_server
+def test_round_trip_through_a_real_mlflow_server(mlflow_server_url: str, tmp_path: Path) -> None:
+    with MlflowClient(mlflow_server_url) as client:
+        _round_trip(client, _new_run(client), tmp_path)
+
+
+def test_round_trip_through_a_local_file_store(client: MlflowClient, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    run_id = _new_run(client, artifact_location=store.as_uri())
+    assert (client.get_run(run_id).info.artifact_uri or "").startswith("file:")
+    _round_trip(client, run_id, tmp_path)
+    assert list(store.rglob("data/sub/deeper/c.json"))
+
+
+def test_local_repository_keeps_empty_folders(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "empty_dir" / "inner").mkdir(parents=True)
+    (src / "f").write_bytes(b"x")
+    repo = get_repository((tmp_path / "root").as_uri())
+    repo.log_artifacts(src, "x")
+    assert (tmp_path / "root/x/empty_dir/inner").is_dir()
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    repo.download_artifacts("x", dst)
+    assert (dst / "x/empty_dir/inner").is_dir() and (dst / "x/f").read_bytes() == b"x"
+
+
+def test_log_dict_yaml(client: MlflowClient, tmp_path: Path) -> None:
+    yaml = pytest.importorskip("yaml")
+    run_id = _new_run(client)
+    client.log_dict(run_id, {"a": {"b": 1}}, "conf.yaml")
+    path = client.download_artifacts(run_id, "conf.yaml", tmp_path)
+    assert yaml.safe_load(Path(path).read_text()) == {"a": {"b": 1}}
+
+
+def test_log_dict_yaml_without_pyyaml_is_a_clear_error(client: MlflowClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "yaml", None)
+    with pytest.raises(MlflowException, match="PyYAML"):
+        client.log_dict(_new_run(client), {"a": 1}, "conf.yml")
+
+
+def test_fluent_artifacts(stub: StubServer, tmp_path: Path) -> None:
+    import mlflow_client
+
+    mlflow_client.set_tracking_uri(stub.url)
+    try:
+        with mlflow_client.start_run() as run:
+            src = tmp_path / "f.txt"
+            src.write_text("fluent")
+            mlflow_client.log_artifact(str(src), "a")
+            mlflow_client.log_text("t", "b/t.txt")
+            mlflow_client.log_dict({"x": 1}, "d.json")
+            (tmp_path / "dir").mkdir()
+            (tmp_path / "dir" / "g").write_text("g")
+            mlflow_client.log_artifacts(str(tmp_path / "dir"), "c")
+            uri = mlflow_client.get_artifact_uri()
+            assert uri == run.info.artifact_uri
+            assert mlflow_client.get_artifact_uri("a/f.txt") == uri + "/a/f.txt"
+            run_id = run.info.run_id
+        with MlflowClient(stub.url) as c:
+            assert sorted(f.path for f in c.list_artifacts(run_id)) == ["a", "b", "c", "d.json"]
+    finally:
+        mlflow_client.set_tracking_uri(None)
+
+
+# -- multipart -----------------------------------------------------------------------------------------
+
+
+def _proxy_repo(url: str, run_root: str, **options: Any) -> tuple[HttpTransport, ProxyArtifactRepository]:
+    transport = HttpTransport(url)
+    repo = get_repository(f"mlflow-artifacts:/{run_root}", transport=transport, **options)
+    assert isinstance(repo, ProxyArtifactRepository)
+    return transport, repo
+
+
+def test_multipart_upload_when_the_server_offers_it(tmp_path: Path) -> None:
+    data = os.urandom(1_000_003)
+    (tmp_path / "big.bin").write_bytes(data)
+    with StubServer(port=0, multipart=True) as server:
+        transport, repo = _proxy_repo(server.url, "mp", multipart_threshold=100_000, part_size=64 * 1024)
+        calls: list[str] = []
+        original = transport.request
+
+        def spy(method: str, path: str, **kw: Any) -> bytes:
+            calls.append(f"{method} {path}")
+            return original(method, path, **kw)
+
+        transport.request = spy  # type: ignore[method-assign]
+        repo.log_artifact(str(tmp_path / "big.bin"), "x")
+        assert any("/mpu/create/" in c for c in calls) and any("/mpu/complete/" in c for c in calls)
+        assert not any(c.startswith("PUT ") for c in calls)  # parts went to presigned URLs, not the proxy
+        out = Path(repo.download_artifacts("x/big.bin", tmp_path))
+        assert hashlib.sha256(out.read_bytes()).digest() == hashlib.sha256(data).digest()
+        repo.close()
+        transport.close()
+
+
+def test_multipart_falls_back_to_one_streamed_put_on_501(stub: StubServer, tmp_path: Path) -> None:
+    data = os.urandom(300_000)
+    (tmp_path / "big.bin").write_bytes(data)
+    transport, repo = _proxy_repo(stub.url, "fb", multipart_threshold=100_000, part_size=64 * 1024)
+    with transport:
+        repo.log_artifact(str(tmp_path / "big.bin"))
+        (tmp_path / "d").mkdir()
+        out = Path(repo.download_artifacts("big.bin", tmp_path / "d"))
+        assert out.read_bytes() == data
+
+
+def test_upload_is_retried_after_a_transient_503(tmp_path: Path) -> None:
+    (tmp_path / "f.bin").write_bytes(os.urandom(10_000))
+    rule = FaultRule(kind="503", rpc="uploadArtifact", count=1)
+    with StubServer(port=0, faults=[rule]) as server:
+        transport = HttpTransport(server.url, retry_policy=RetryPolicy(backoff_factor=0, backoff_jitter=0))
+        repo = get_repository("mlflow-artifacts:/r", transport=transport)
+        with transport:
+            repo.log_artifact(str(tmp_path / "f.bin"))
+            assert rule.fired == 1
+            (tmp_path / "d").mkdir()
+            out = repo.download_artifacts("f.bin", tmp_path / "d")
+            assert Path(out).read_bytes() == (tmp_path / "f.bin").read_bytes()
+
+
+@pytest.mark.mlflow_server
+def test_multipart_falls_back_on_a_real_server_without_it(mlflow_server_url: str, tmp_path: Path) -> None:
+    data = os.urandom(300_000)
+    (tmp_path / "big.bin").write_bytes(data)
+    with MlflowClient(mlflow_server_url) as client:
+        run_id = _new_run(client)
+        uri = client.get_run(run_id).info.artifact_uri or ""
+    transport, repo = _proxy_repo(
+        mlflow_server_url, uri.split(":", 1)[1].lstrip("/"), multipart_threshold=1, part_size=65536
+    )
+    with transport:
+        repo.log_artifact(str(tmp_path / "big.bin"), "m")
+        (tmp_path / "d").mkdir()
+        assert Path(repo.download_artifacts("m/big.bin", tmp_path / "d")).read_bytes() == data
+
+
+def test_artifact_uris_with_a_host(stub: StubServer, tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"hosted")
+    host = stub.url.split("://", 1)[1]
+    with HttpTransport("http://127.0.0.1:1") as other:
+        for uri in (f"mlflow-artifacts://{host}/h1", f"{stub.url}/api/2.0/mlflow-artifacts/artifacts/h2"):
+            repo = get_repository(uri, transport=other)  # another server: the repository opens its own
+            assert isinstance(repo, ProxyArtifactRepository) and repo.transport is not other
+            repo.log_artifact(str(tmp_path / "f"))
+            assert [f.path for f in repo.list_artifacts()] == ["f"]
+            repo.close()
+
+
+# -- safety --------------------------------------------------------------------------------------------
+
+
+class _FakeRepo(ArtifactRepository):
+    """A repository whose listing is whatever the test says, and whose files all contain b"pwned"."""
+
+    def __init__(self, listing: dict[str, list[FileInfo]]) -> None:
+        super().__init__("fake://store")
+        self.listing = listing
+        self.opened: list[str] = []
+
+    def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
+        return self.listing.get(path or "", [])
+
+    def _log_file(self, local_file: str, artifact_path: str | None, progress: Progress) -> None:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def _open_remote(self, remote_path: str) -> Iterator[Iterator[bytes]]:
+        self.opened.append(remote_path)
+        yield iter([b"pwned"])
+
+
+@pytest.mark.parametrize(
+    "evil",
+    ["../evil", "/abs", "a/../../x", "..", "C:/win", "c:evil", "a\\..\\..\\x", "..\\evil"],
+)
+def test_download_refuses_paths_escaping_the_destination(tmp_path: Path, evil: str) -> None:
+    dst = tmp_path / "inside" / "dst"
+    dst.mkdir(parents=True)
+    repo = _FakeRepo({"": [FileInfo("ok.txt", False, 5), FileInfo(evil, False, 5)]})
+    with pytest.raises(MlflowException, match="Refusing"):
+        repo.download_artifacts("", dst)
+    assert repo.opened == []  # checked before anything was fetched
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_download_refuses_a_nested_listing_that_climbs_out(tmp_path: Path) -> None:
+    repo = _FakeRepo({"": [FileInfo("d", True, None)], "d": [FileInfo("d/../../x", False, 1)]})
+    with pytest.raises(MlflowException, match="Refusing"):
+        repo.download_artifacts("", tmp_path)
+    repo = _FakeRepo({"": [FileInfo("d", True, None)], "d": [FileInfo("other/x", False, 1)]})
+    with pytest.raises(MlflowException, match="not inside the listed folder"):
+        repo.download_artifacts("", tmp_path)
+    assert list(tmp_path.rglob("*")) == []
+
+
+def test_download_refuses_to_follow_a_symlink_out(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    (dst / "link").symlink_to(outside, target_is_directory=True)
+    repo = _FakeRepo({"": [FileInfo("link", True, None)], "link": [FileInfo("link/x", False, 5)]})
+    with pytest.raises(MlflowException, match="outside"):
+        repo.download_artifacts("", dst)
+    assert list(outside.iterdir()) == []
+
+
+def test_download_refuses_an_unsafe_requested_path(tmp_path: Path) -> None:
+    repo = _FakeRepo({})
+    with pytest.raises(MlflowException, match="Refusing"):
+        repo.download_artifacts("../x", tmp_path)
+
+
+class _EvilListingHandler(http.server.BaseHTTPRequestHandler):
+    """A malicious 'server': its listing names ../evil; its files are b"pwned"."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/api/2.0/mlflow-artifacts/artifacts?"):
+            body = json.dumps({"files": [{"path": "../evil", "is_dir": False, "file_size": 5}]}).encode()
+        else:
+            body = b"pwned"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_malicious_proxy_listing_writes_nothing_outside(tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EvilListingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        dst = tmp_path / "dst"
+        dst.mkdir()
+        transport, repo = _proxy_repo(f"http://127.0.0.1:{server.server_address[1]}", "1/r/artifacts")
+        with transport, pytest.raises(MlflowException, match="Refusing"):
+            repo.download_artifacts("", dst)
+        assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_dropped_download_leaves_no_file_under_its_final_name(tmp_path: Path) -> None:
+    # A server that promises 1 MB and hangs up after 100 kB.
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                with conn:
+                    request = conn.recv(65536)
+                    if request.startswith(b"GET /api/2.0/mlflow-artifacts/artifacts?"):  # the listing: empty
+                        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+                    else:
+                        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 100_000)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        transport = HttpTransport(f"http://127.0.0.1:{port}", retry_policy=RetryPolicy(max_retries=0))
+        repo = get_repository("mlflow-artifacts:/r", transport=transport)
+        with transport, pytest.raises(MlflowException) as err:
+            repo.download_artifacts("model.bin", tmp_path)
+        assert "model.bin" in err.value.message and "mlflow-artifacts:/r" in err.value.message
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        listener.close()
+
+
+def test_a_reset_download_from_the_stub_leaves_no_file(tmp_path: Path) -> None:
+    with StubServer(port=0, faults=[]) as server:
+        transport, repo = _proxy_repo(server.url, "r", max_workers=1)
+        with transport:
+            src = tmp_path / "src"
+            src.mkdir()
+            (src / "f.bin").write_bytes(os.urandom(200_000))
+            repo.log_artifact(str(src / "f.bin"))
+            server.faults.configure([FaultRule(kind="reset", rpc="downloadArtifact")])
+            dst = tmp_path / "dst"
+            dst.mkdir()
+            transport.retry_policy = RetryPolicy(max_retries=0)
+            with pytest.raises(MlflowException, match=r"f\.bin"):
+                repo.download_artifacts("f.bin", dst)
+            assert list(dst.iterdir()) == []
+
+
+def test_upload_failure_names_the_file_and_the_store(tmp_path: Path) -> None:
+    (tmp_path / "f.txt").write_text("x")
+    transport = HttpTransport("http://127.0.0.1:1", retry_policy=RetryPolicy(max_retries=0))
+    repo = get_repository("mlflow-artifacts:/1/r/artifacts", transport=transport)
+    with transport, pytest.raises(MlflowException) as err:
+        repo.log_artifact(str(tmp_path / "f.txt"))
+    assert "f.txt" in err.value.message and "mlflow-artifacts:/1/r/artifacts" in err.value.message
+
+
+def test_progress_is_silent_without_a_tty(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = Progress("x", 10)
+    progress.add(10)
+    progress.close()
+    assert capsys.readouterr().err == ""
+    shown = Progress("x", 10, enabled=True)
+    shown.add(10)
+    shown.close()
+    assert "100%" in capsys.readouterr().err
+
+
+# -- concurrency and memory ---------------------------------------------------------------------------
+
+
+def test_many_small_files_go_concurrently_on_a_bounded_pool(tmp_path: Path) -> None:
+    active = peak = 0
+    lock = threading.Lock()
+
+    class Slow(LocalArtifactRepository):
+        def _log_file(self, local_file: str, artifact_path: str | None, progress: Progress) -> None:
+            nonlocal active, peak
+            import time
+
+            with lock:
+                active += 1
+                peak = max(peak, active)
+            time.sleep(0.02)
+            super()._log_file(local_file, artifact_path, progress)
+            with lock:
+                active -= 1
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(40):
+        (src / f"f{i}").write_text(str(i))
+    Slow(str(tmp_path / "root")).log_artifacts(src)
+    assert 2 <= peak <= 8
+    assert len(list((tmp_path / "root").iterdir())) == 40
+
+
+def _rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_a_200_mb_round_trip_streams(stub: StubServer, tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    block = os.urandom(1024 * 1024)
+    digest = hashlib.sha256()
+    with open(big, "wb") as f:
+        for _ in range(200):
+            f.write(block)
+            digest.update(block)
+    transport, repo = _proxy_repo(stub.url, "mem")
+    with transport:
+        before = _rss_kb()
+        repo.log_artifact(str(big))
+        dst = tmp_path / "dst"
+        dst.mkdir()
+        out = repo.download_artifacts("big.bin", dst)
+        growth_mb = (_rss_kb() - before) / 1024
+    assert growth_mb < 64, f"RSS grew by {growth_mb:.0f} MB"
+    got = hashlib.sha256()
+    with open(out, "rb") as f:
+        while chunk := f.read(1 << 20):
+            got.update(chunk)
+    assert got.hexdigest() == digest.hexdigest()
+    print(f"RSS growth for a 200 MB upload+download: {growth_mb:.1f} MB")
