@@ -75,8 +75,11 @@ def run_id(api: Api, experiment_id: str) -> str:
 
 
 def _absent(status: int, content_type: str, body: bytes) -> bool:
-    """501, or a 404/405 that is not an MLflow JSON error: the endpoint is not there."""
+    """The endpoint is not there: a 501, a 404/405 that is not an MLflow JSON error, or any error
+    answer that names ENDPOINT_NOT_FOUND (FastTrackML says so with a 500 and plain text)."""
     if status == 501:
+        return True
+    if status >= 400 and b"ENDPOINT_NOT_FOUND" in body:
         return True
     return status in (404, 405) and (content_type != "application/json" or b"error_code" not in body)
 
