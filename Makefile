@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.bootstrapped
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: demo test check generate bench bindings test-bindings conformance bootstrap lint typecheck clean
+.PHONY: demo test check generate bench bindings test-bindings conformance compat bootstrap lint typecheck clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/bootstrap.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) scripts/bootstrap.sh
@@ -44,6 +44,10 @@ bench: $(STAMP)
 ## conformance: check the server at URL= (default: the bundled stub) against the contract; writes conformance-report.md
 conformance: $(STAMP)
 	$(BIN)/python -m conformance_tests $(if $(URL),--url $(URL)) --report conformance-report.md
+
+## compat: the conformance matrix of README (stub, MLflow 3.x, MLflow 2.22, FastTrackML); extra venvs in .cache/compat
+compat: $(STAMP)
+	$(BIN)/python scripts/compat.py
 
 bindings test-bindings:
 	@echo "make $@: the Java and R bindings are not built yet (open issue: 'Java and R bindings generated from spec/')" >&2

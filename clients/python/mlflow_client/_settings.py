@@ -14,11 +14,13 @@ Standard library only.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from .exceptions import ConfigurationError
@@ -110,6 +112,31 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("MLFLOW_EXPERIMENT_NAME", "experiment_name", None, "Experiment that new runs go to, by name."),
     EnvVar("MLFLOW_EXPERIMENT_ID", "experiment_id", None, "Experiment that new runs go to, by id."),
     EnvVar("MLFLOW_RUN_ID", "run_id", None, "Run that the fluent API resumes instead of starting one."),
+    EnvVar(
+        "MLFLOW_S3_ENDPOINT_URL",
+        "s3_endpoint_url",
+        None,
+        "Endpoint of an S3-compatible store (MinIO, Ceph, ...) for s3:// artifacts, instead of AWS's.",
+    ),
+    EnvVar(
+        "MLFLOW_S3_UPLOAD_EXTRA_ARGS",
+        "s3_upload_extra_args",
+        None,
+        'JSON object of extra S3 upload arguments, e.g. `{"ServerSideEncryption": "AES256"}`.',
+    ),
+    EnvVar(
+        "MLFLOW_S3_IGNORE_TLS",
+        "s3_ignore_tls",
+        False,
+        "Skip TLS certificate verification of the S3 endpoint (true/false/1/0); wins over AWS_CA_BUNDLE.",
+    ),
+    EnvVar("AWS_CA_BUNDLE", "aws_ca_bundle", None, "CA bundle (PEM) to verify the S3 endpoint's certificate with."),
+    EnvVar(
+        "AWS_DEFAULT_REGION",
+        "aws_default_region",
+        None,
+        "AWS region of s3:// artifact buckets. Credentials come from boto3's own chain (AWS_ACCESS_KEY_ID, ...).",
+    ),
 )
 _BY_FIELD = {var.field: var for var in ENV_VARS}
 
@@ -159,6 +186,17 @@ def _parse_str(value: str, name: str) -> str:
     return value
 
 
+def parse_json_object(value: str, name: str) -> dict[str, Any]:
+    # The raw text is not echoed: it may hold an SSE-C key.
+    try:
+        parsed = json.loads(value)
+    except ValueError as err:
+        raise ConfigurationError(f"{name} must be a JSON object, but it is not valid JSON: {err}") from None
+    if not isinstance(parsed, dict):
+        raise ConfigurationError(f"{name} must be a JSON object, got a JSON {type(parsed).__name__}")
+    return parsed
+
+
 _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "insecure_tls": parse_bool,
     "allow_redirects": parse_bool,
@@ -168,6 +206,8 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "timeout": parse_float,
     "max_retry_after": parse_float,
     "max_retry_time": parse_float,
+    "s3_upload_extra_args": parse_json_object,
+    "s3_ignore_tls": parse_bool,
 }
 
 
@@ -196,6 +236,11 @@ class Settings:
     experiment_name: str | None = None
     experiment_id: str | None = None
     run_id: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_upload_extra_args: Mapping[str, Any] | None = dataclasses.field(default=None, hash=False)
+    s3_ignore_tls: bool = False
+    aws_ca_bundle: str | None = None
+    aws_default_region: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -224,7 +269,7 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
     def __post_init__(self) -> None:
-        for name in ("insecure_tls", "allow_redirects"):
+        for name in ("insecure_tls", "allow_redirects", "s3_ignore_tls"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigurationError(f"{_label(name)} must be a bool, got {getattr(self, name)!r}")
         if not isinstance(self.max_retries, int) or isinstance(self.max_retries, bool) or self.max_retries < 0:
@@ -233,10 +278,16 @@ class Settings:
             _check_number(name, getattr(self, name), allow_zero=True)
         for name in ("timeout", "max_retry_time"):
             _check_number(name, getattr(self, name), allow_zero=False)
-        for name in ("tracking_uri", "username", "password", "token", "server_cert_path", "client_cert_path"):
+        for name in _STRING_FIELDS:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise ConfigurationError(f"{_label(name)} must be a string, got a {type(value).__name__}")
+        extra = self.s3_upload_extra_args
+        if extra is not None:
+            if not isinstance(extra, Mapping) or not all(isinstance(k, str) for k in extra):
+                raise ConfigurationError(f"{_label('s3_upload_extra_args')} must be a mapping with string keys")
+            # A read-only copy keeps the frozen Settings immutable.
+            object.__setattr__(self, "s3_upload_extra_args", MappingProxyType(dict(extra)))
         if (self.username is None) != (self.password is None):
             missing, given = ("password", "username") if self.password is None else ("username", "password")
             raise ConfigurationError(
@@ -262,11 +313,31 @@ class Settings:
             value = getattr(self, f.name)
             if value is not None and _BY_FIELD[f.name].secret:
                 parts.append(f"{f.name}={REDACTED!r}")
+            elif f.name == "s3_upload_extra_args" and value is not None:
+                parts.append(f"{f.name}={_redact_sse_keys(value)!r}")
             else:
                 parts.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(parts)})"
 
     __str__ = __repr__
+
+
+_STRING_FIELDS = (
+    "tracking_uri",
+    "username",
+    "password",
+    "token",
+    "server_cert_path",
+    "client_cert_path",
+    "s3_endpoint_url",
+    "aws_ca_bundle",
+    "aws_default_region",
+)
+
+
+def _redact_sse_keys(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """Upload arguments with customer-provided encryption keys (SSECustomerKey, ...) hidden."""
+    return {k: REDACTED if k.endswith("SSECustomerKey") else v for k, v in extra.items()}
 
 
 def _label(field: str) -> str:

@@ -2,8 +2,9 @@
 
 ``get_repository(artifact_uri, transport=...)`` picks the implementation: ``file:`` and plain paths copy
 to and from a local (or NFS) folder; ``mlflow-artifacts:`` and ``http(s)://`` go through the tracking
-server's artifact proxy with the same transport as tracking calls. Other stores (``s3``, ``gs``,
-``wasbs``, ...) are not supported yet and fail with an error naming the scheme.
+server's artifact proxy with the same transport as tracking calls; ``s3://`` goes straight to the bucket
+with boto3 (the ``s3`` extra). Other stores (``gs``, ``wasbs``, ...) are not supported yet and fail with
+an error naming the scheme.
 
 Every repository streams (no file is held whole in memory), moves the files of a folder on a bounded
 thread pool, refuses any remote path that would land outside the download folder, and writes each
@@ -42,7 +43,7 @@ __all__ = ["ArtifactRepository", "get_repository"]
 
 #: Schemes of stores MLflow supports that mlflow-client does not (yet).
 UNSUPPORTED_SCHEMES = frozenset(
-    {"s3", "s3a", "gs", "wasbs", "wasb", "abfss", "sftp", "ftp", "hdfs", "viewfs", "dbfs", "runs", "models", "uc"}
+    {"gs", "wasbs", "wasb", "abfss", "sftp", "ftp", "hdfs", "viewfs", "dbfs", "runs", "models", "uc"}
 )
 _WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/]")
 
@@ -223,10 +224,13 @@ def get_repository(
         from ._proxy import ProxyArtifactRepository
 
         return ProxyArtifactRepository(artifact_uri, transport=transport, settings=settings, **options)
+    if scheme in ("s3", "s3a"):
+        from ._s3 import S3ArtifactRepository
+
+        return S3ArtifactRepository(artifact_uri, settings=settings, **options)
     if scheme in UNSUPPORTED_SCHEMES:
-        extra = " (install the optional extra when it ships: mlflow-client[s3])" if scheme.startswith("s3") else ""
         raise MlflowException(
-            f"Artifact store scheme {scheme!r} ({artifact_uri}) is not supported by mlflow-client yet{extra}; "
+            f"Artifact store scheme {scheme!r} ({artifact_uri}) is not supported by mlflow-client yet; "
             "log artifacts through a tracking server started with --serve-artifacts (mlflow-artifacts:) instead",
             error_code="INVALID_PARAMETER_VALUE",
         )
