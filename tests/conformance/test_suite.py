@@ -106,3 +106,28 @@ def test_credentials_from_options_and_environment_reach_the_server(tmp_path: Pat
     assert by_env.returncode == 0, by_env.stdout[-2000:]
     with StubServer(port=0, bearer_token="tok") as stub:
         assert run_suite("--url", stub.url, "--token", "tok", "-k", "get_run").returncode == 0
+
+
+def test_tls_options_verify_the_server_certificate(tmp_path: Path) -> None:
+    """--ca-bundle (or MLFLOW_TRACKING_SERVER_CERT_PATH) trusts the server; without it the suite cannot
+    connect; --insecure skips verification."""
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert_pem, key_pem, ca_pem = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    cert.cert_chain_pems[0].write_to_path(str(cert_pem))
+    cert.private_key_pem.write_to_path(str(key_pem))
+    ca.cert_pem.write_to_path(str(ca_pem))
+    with StubServer(port=0, tls_cert=str(cert_pem), tls_key=str(key_pem)) as stub:
+        assert stub.url.startswith("https://")
+        ok = run_suite("--url", stub.url, "--ca-bundle", str(ca_pem), "-k", "experiment")
+        assert ok.returncode == 0, ok.stdout[-2000:]
+        via_env = run_suite(
+            "--url", stub.url, "-k", "experiment", env={**os.environ, "MLFLOW_TRACKING_SERVER_CERT_PATH": str(ca_pem)}
+        )
+        assert via_env.returncode == 0, via_env.stdout[-2000:]
+        untrusted = run_suite("--url", stub.url, "-k", "experiment")
+        assert untrusted.returncode != 0
+        insecure = run_suite("--url", stub.url, "--insecure", "-k", "experiment")
+        assert insecure.returncode == 0, insecure.stdout[-2000:]
