@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/bootstrap.sh
 
 bootstrap: $(STAMP)
 
-## demo: the main job: log a run with the fluent API and read it back (bundled stub server unless MLFLOW_TRACKING_URI is set)
+## demo: the main job: record a run (params, metrics, tags, artifacts) and print it; ./mlruns unless MLFLOW_TRACKING_URI is set
 demo: $(STAMP)
 	$(BIN)/python -m examples.quickstart
 

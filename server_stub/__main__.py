@@ -30,7 +30,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m server_stub", description="The mlflow-client reference stub server.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000, help="0 picks a free port")
-    p.add_argument("--backend-store-uri", help="sqlite:///path.db to persist; in memory when unset")
+    p.add_argument(
+        "--backend-store-uri",
+        help="sqlite:///path.db or an mlruns folder (path, file: URI) to persist; memory when unset",
+    )
     p.add_argument("--artifacts-destination", help="folder for artifacts (default: a temporary folder)")
     p.add_argument("--basic-auth", type=_user_pass, metavar="USER:PASS", help="require HTTP Basic auth")
     p.add_argument("--bearer-token", metavar="TOKEN", help="require this bearer token")

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import msgspec
+from mlflow_client import _search as search
 from mlflow_client._generated import models as m
 from mlflow_client._generated.rules import FIELD_RULES, MAX_TOTAL_ITEMS
 from mlflow_client._validation import key_problem
 
-from . import search
 from .errors import StubError, invalid
 from .sql_store import generate_run_name
 

@@ -86,6 +86,15 @@ def list_run_artifacts(server: StubHTTPServer, request: msgspec.Struct) -> m.Lis
         raise invalid("Missing value for required parameter 'run_id'.")
     run = server.store.get_run(run_id)
     uri = (run.info.artifact_uri if run.info else None) or ""
+    if uri.lower().startswith("file:"):  # a run of an mlruns folder (the file backend): list it in place
+        from mlflow_client.artifacts._local import LocalArtifactRepository
+        from mlflow_client.exceptions import MlflowException
+
+        try:
+            files = LocalArtifactRepository(uri).list_artifacts(request.path or None)
+        except MlflowException as err:
+            raise invalid(err.message) from None
+        return m.ListArtifactsResponse(root_uri=uri, files=[f._to_wire() for f in files])
     if not uri.startswith(_ARTIFACTS_SCHEME):
         raise invalid(f"The stub only lists artifacts it stores itself, not {uri}")
     root = uri[len(_ARTIFACTS_SCHEME) :].lstrip("/")

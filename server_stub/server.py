@@ -12,17 +12,26 @@ from types import TracebackType
 from .app import Config, StubHTTPServer
 from .artifacts import ArtifactStore
 from .faults import FaultRule, Faults
+from .file_backend import FileBackend
 from .sql_store import SqlStore
 
 
-def store_from_uri(uri: str | None) -> SqlStore:
-    """``None`` or ``memory:`` -> in-memory; ``sqlite:///path.db`` -> that file (persists across restarts)."""
+def store_from_uri(uri: str | None) -> SqlStore | FileBackend:
+    """``None`` or ``memory:`` -> in-memory; ``sqlite:///path.db`` -> that file (persists across restarts);
+    ``file:`` URIs and plain paths -> an MLflow ``mlruns`` folder (the client's local file store)."""
     if not uri or uri in ("memory:", ":memory:"):
         return SqlStore(":memory:")
     if uri.startswith("sqlite:///"):
         path = uri[len("sqlite:///") :]
         return SqlStore(path)
-    raise ValueError(f"unsupported --backend-store-uri {uri!r}: use sqlite:///path.db or leave it unset for memory")
+    if uri.lower().startswith("file:") or "://" not in uri:
+        from mlflow_client.artifacts._local import local_root
+
+        return FileBackend(local_root(uri))
+    raise ValueError(
+        f"unsupported --backend-store-uri {uri!r}: use sqlite:///path.db, a folder (file: URI or path), "
+        "or leave it unset for memory"
+    )
 
 
 def tls_context(cert: str, key: str, client_ca: str | None = None) -> ssl.SSLContext:

@@ -131,3 +131,13 @@ def test_tls_options_verify_the_server_certificate(tmp_path: Path) -> None:
         assert untrusted.returncode != 0
         insecure = run_suite("--url", stub.url, "--insecure", "-k", "experiment")
         assert insecure.returncode == 0, insecure.stdout[-2000:]
+
+
+def test_suite_passes_against_a_stub_serving_an_mlruns_folder(tmp_path: Path) -> None:
+    """The stub over the client's local FileStore: the same contract as over SQLite."""
+    report = tmp_path / "report.md"
+    with StubServer(port=0, backend_store_uri=(tmp_path / "mlruns").as_uri()) as stub:
+        result = run_suite("--url", stub.url, "--report", str(report))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert {row[2] for row in report_rows(report)} <= {"pass", "not supported"}
+    assert (tmp_path / "mlruns" / "0" / "meta.yaml").is_file()

@@ -1,4 +1,4 @@
-"""Tests of server_stub.search: the filter grammar, order_by, keyset paging, and parity with MLflow's own."""
+"""Tests of mlflow_client._search: the filter grammar, order_by, keyset paging, and parity with MLflow's own."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 from mlflow_client._generated import models as m
-
-from server_stub.search import SearchError, search_experiments, search_runs
+from mlflow_client._search import SearchError, search_experiments, search_runs
 
 NAN = float("nan")
 

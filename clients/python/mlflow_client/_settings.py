@@ -41,7 +41,12 @@ class EnvVar(NamedTuple):
 
 
 ENV_VARS: tuple[EnvVar, ...] = (
-    EnvVar("MLFLOW_TRACKING_URI", "tracking_uri", None, "Where runs are tracked: an http(s):// server URL."),
+    EnvVar(
+        "MLFLOW_TRACKING_URI",
+        "tracking_uri",
+        None,
+        "Where runs are tracked: an http(s):// server URL, or a local folder or file: URI (unset: ./mlruns).",
+    ),
     EnvVar("MLFLOW_TRACKING_USERNAME", "username", None, "User for HTTP Basic auth; needs the password too."),
     EnvVar(
         "MLFLOW_TRACKING_PASSWORD",

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._tracking_uri import DEFAULT_LOCAL_URI
 from ._validation import key_problem
 from .entities import (
     DatasetInput,
@@ -32,6 +33,7 @@ from .exceptions import InvalidParameterValue, MlflowException
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from ._file_store import FileStore
     from ._rest_store import RestStore
     from ._settings import Settings
     from .artifacts import ArtifactRepository
@@ -67,8 +69,9 @@ def _stringify(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def resolve_store(tracking_uri: str, settings: Settings) -> RestStore:
-    """The store for a tracking URI: a server for http(s), a clear error for everything not yet served."""
+def resolve_store(tracking_uri: str, settings: Settings) -> RestStore | FileStore:
+    """The store for a tracking URI: a server for http(s), ``./mlruns``-style folders for paths and
+    ``file:`` URIs, a clear error for everything else."""
     scheme = tracking_uri.split(":", 1)[0].lower() if "://" in tracking_uri else ""
     if scheme in ("http", "https"):
         from ._rest_store import RestStore
@@ -88,11 +91,28 @@ def resolve_store(tracking_uri: str, settings: Settings) -> RestStore:
             "https:// URL with MLFLOW_TRACKING_TOKEN.",
             error_code="INVALID_PARAMETER_VALUE",
         )
-    raise MlflowException(
-        f"Local tracking ({tracking_uri or 'no tracking URI'}) is not available yet in mlflow-client: "
-        "set MLFLOW_TRACKING_URI (or pass tracking_uri=) to your server's http(s):// URL.",
-        error_code="INVALID_PARAMETER_VALUE",
-    )
+    local = _local_path(tracking_uri or DEFAULT_LOCAL_URI)
+    if local is None:
+        raise MlflowException(
+            f"Tracking URI {tracking_uri!r} is not supported by mlflow-client: use an http(s):// server URL, "
+            "a local folder or a file: URI.",
+            error_code="INVALID_PARAMETER_VALUE",
+        )
+    from ._file_store import FileStore
+
+    return FileStore(local)
+
+
+def _local_path(uri: str) -> str | None:
+    """The folder a plain path or ``file:`` URI names, ``None`` for any other scheme."""
+    if uri.lower().startswith("file:"):
+        from .artifacts._local import local_root
+
+        return local_root(uri)
+    scheme = uri.split(":", 1)[0]
+    if ":" in uri and len(scheme) > 1 and scheme.replace("+", "").replace("-", "").replace(".", "").isalnum():
+        return None  # some other scheme (a one-letter one is a Windows drive)
+    return uri
 
 
 class MlflowClient:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Generic, NamedTuple, TypeAlias, TypeVar
 
-from mlflow_client._generated import models as m
+from ._generated import models as m
 
 __all__ = ["SearchError", "search_experiments", "search_runs"]
 
