@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.generated_layer
 	$(BIN)/python -m bench.client
 	$(BIN)/python -m bench.stub_server
+	$(BIN)/python -m bench.file_store
 
 ## conformance: check the server at URL= (default: the bundled stub) against the contract; writes conformance-report.md
 conformance: $(STAMP)
