@@ -21,7 +21,6 @@ from mlflow_client._generated import models as m
 from .errors import StubError, invalid, not_found
 
 ACTIVE, DELETED = "active", "deleted"
-DEFAULT_EXPERIMENT_ID = "0"
 # SQL stores keep +-infinity as the largest finite doubles; NaN is kept as a flag (SQLite turns NaN into NULL).
 _MAX_DOUBLE = 1.7976931348623157e308
 

@@ -36,16 +36,3 @@ def key_problem(key: str | None, field: str = "key") -> str | None:
             f"resolve to {norm!r}"
         )
     return None
-
-
-def length_problem(what: str, value: str | None, limit: int) -> str | None:
-    if value is not None and len(value) > limit:
-        return f"{what} '{value[:250]}' had length {len(value)}, which exceeded length limit of {limit}"
-    return None
-
-
-def metric_value_problem(key: str, value: object) -> str | None:
-    """Metric values must be numbers (bools are not); NaN and infinities are allowed."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"Got invalid value {value!r} for metric '{key}'. Please specify value as a valid double."
-    return None
