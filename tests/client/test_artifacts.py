@@ -28,33 +28,9 @@ from mlflow_client.exceptions import MlflowException
 
 from server_stub import StubServer
 from server_stub.faults import FaultRule
+from tests.client.trees import hashes, make_tree
 
 # -- helpers ------------------------------------------------------------------------------------------
-
-
-def _make_tree(root: Path) -> dict[str, str]:
-    """A tree with nested folders, an empty file and a few sizes; returns relative path -> sha256."""
-    files = {
-        "a.txt": b"hello\n",
-        "empty.bin": b"",
-        "sub/b.bin": os.urandom(70_000),
-        "sub/deeper/c.json": b'{"x": 1}',
-        "sub/deeper/empty2": b"",
-        **{f"many/f{i:02d}.txt": f"file {i}\n".encode() for i in range(20)},
-    }
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()}
-
-
-def _hashes(root: Path) -> dict[str, str]:
-    out = {}
-    for path in root.rglob("*"):
-        if path.is_file():
-            out[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
 
 
 def _no_partials(root: Path) -> None:
@@ -101,7 +77,7 @@ def test_unsupported_schemes_name_the_scheme(uri: str) -> None:
 
 def _round_trip(client: MlflowClient, run_id: str, tmp_path: Path) -> None:
     src = tmp_path / "src"
-    expected = _make_tree(src)
+    expected = make_tree(src)
     client.log_artifacts(run_id, src, "data")
     client.log_artifact(run_id, src / "a.txt")
     client.log_text(run_id, "some text", "notes/readme.txt")
@@ -115,11 +91,11 @@ def _round_trip(client: MlflowClient, run_id: str, tmp_path: Path) -> None:
     dst.mkdir()
     local = client.download_artifacts(run_id, "data", dst)
     assert Path(local) == (dst / "data").resolve()
-    assert _hashes(Path(local)) == expected
+    assert hashes(Path(local)) == expected
     whole = tmp_path / "whole"
     whole.mkdir()
     client.download_artifacts(run_id, "", whole)
-    got = _hashes(whole)
+    got = hashes(whole)
     assert {k[len("data/") :]: v for k, v in got.items() if k.startswith("data/")} == expected
     assert (whole / "notes/readme.txt").read_text() == "some text"
     assert json.loads((whole / "cfg/params.json").read_text()) == {"k": [1, 2]}

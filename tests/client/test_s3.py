@@ -25,6 +25,7 @@ from mlflow_client.artifacts._s3 import S3ArtifactRepository
 from mlflow_client.exceptions import ConfigurationError, MlflowConnectionError, MlflowException
 from moto.server import ThreadedMotoServer
 
+from tests.client.trees import hashes, make_tree
 from tests.real_server import free_port, real_mlflow_server
 
 MiB = 1024 * 1024
@@ -76,31 +77,6 @@ def _repo(uri: str, **options: Any) -> S3ArtifactRepository:
     repo = get_repository(uri, settings=Settings.from_env(), **options)
     assert isinstance(repo, S3ArtifactRepository)
     return repo
-
-
-def _make_tree(root: Path) -> dict[str, str]:
-    """Nested folders, empty files, many small files; relative path -> sha256."""
-    files = {
-        "a.txt": b"hello\n",
-        "empty.bin": b"",
-        "sub/b.bin": os.urandom(70_000),
-        "sub/deeper/c.json": b'{"x": 1}',
-        "sub/deeper/empty2": b"",
-        **{f"many/f{i:02d}.txt": f"file {i}\n".encode() for i in range(30)},
-    }
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()}
-
-
-def _hashes(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in root.rglob("*")
-        if p.is_file()
-    }
 
 
 def _keys(s3: Any, bucket: str) -> set[str]:
@@ -193,7 +169,7 @@ def test_missing_boto3_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 def test_round_trip_nested_folders_and_empty_files(bucket: str, s3: Any, tmp_path: Path) -> None:
     src = tmp_path / "src"
-    expected = _make_tree(src)
+    expected = make_tree(src, many=30)
     repo = _repo(f"s3://{bucket}/exp/run/artifacts")
     repo.log_artifacts(src, "data")
     repo.log_artifact(src / "a.txt")
@@ -212,11 +188,11 @@ def test_round_trip_nested_folders_and_empty_files(bucket: str, s3: Any, tmp_pat
     dst.mkdir()
     local = repo.download_artifacts("data", dst)
     assert local == str(dst / "data")
-    assert _hashes(Path(local)) == expected
+    assert hashes(Path(local)) == expected
     single = repo.download_artifacts("data/sub/b.bin", tmp_path / "dst")
     assert hashlib.sha256(Path(single).read_bytes()).hexdigest() == expected["sub/b.bin"]
     everything = Path(repo.download_artifacts(""))  # a new temporary folder
-    assert _hashes(everything) == {"a.txt": expected["a.txt"], **{f"data/{k}": v for k, v in expected.items()}}
+    assert hashes(everything) == {"a.txt": expected["a.txt"], **{f"data/{k}": v for k, v in expected.items()}}
     assert not list(tmp_path.rglob("*.part"))
     with repo._open_remote("data/sub/b.bin") as chunks:
         assert hashlib.sha256(b"".join(chunks)).hexdigest() == expected["sub/b.bin"]
@@ -368,7 +344,7 @@ def test_mlflow_server_with_an_s3_artifact_root(bucket: str, s3: Any, tmp_path: 
         assert run.info.artifact_uri == f"s3://{bucket}/mlartifacts/{exp}/{run_id}/artifacts"
 
         src = tmp_path / "src"
-        expected = _make_tree(src)
+        expected = make_tree(src, many=30)
         client.log_artifacts(run_id, src, "data")
         client.log_artifact(run_id, src / "sub" / "b.bin")
         client.log_text(run_id, "some text", "notes/readme.txt")
@@ -392,5 +368,5 @@ def test_mlflow_server_with_an_s3_artifact_root(bucket: str, s3: Any, tmp_path: 
 
         dst = tmp_path / "dst"
         dst.mkdir()
-        assert _hashes(Path(client.download_artifacts(run_id, "data", dst))) == expected
+        assert hashes(Path(client.download_artifacts(run_id, "data", dst))) == expected
         assert Path(client.download_artifacts(run_id, "notes/readme.txt", dst)).read_text() == "some text"
