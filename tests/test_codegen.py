@@ -12,7 +12,7 @@ from openapi_spec_validator import validate
 
 import codegen.__main__ as cli
 from codegen.model import ROOT, load
-from tests.openapi_schema import SPEC
+from conformance_tests._schema import SPEC
 
 # The RPCs the spec must cover (method, path), as real MLflow servers serve them.
 TRACKING = "/api/2.0/mlflow"

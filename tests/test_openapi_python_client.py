@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.openapi_schema import SPEC
+from conformance_tests._schema import SPEC
 
 pytestmark = pytest.mark.mlflow_server
 

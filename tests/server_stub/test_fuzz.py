@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conformance_tests._schema import SPEC
 from server_stub import StubServer
-from tests.openapi_schema import SPEC
 
 # Checks that hold for any correct server. Two are left out on purpose: positive_data_acceptance (a
 # request can match the schema and still be refused by MLflow's rules: unknown run, name taken, bad
