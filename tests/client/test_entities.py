@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
 import subprocess
@@ -635,12 +636,12 @@ _ENTITY_NAMES = [name for name in ours.__all__ if name != "PagedList"]
 
 
 def _mlflow_entities() -> Any:
-    return pytest.importorskip("mlflow.entities")
+    return importlib.import_module("mlflow.entities")
 
 
 def _theirs(name: str) -> Any:
     if name == "PagedList":
-        return pytest.importorskip("mlflow.store.entities").PagedList
+        return importlib.import_module("mlflow.store.entities").PagedList
     return getattr(_mlflow_entities(), name)
 
 
@@ -811,8 +812,8 @@ _WIRE_CASES = [
 
 @pytest.mark.parametrize(("name", "proto_name", "struct", "document"), _WIRE_CASES)
 def test_from_wire_matches_mlflows_from_proto(name: str, proto_name: str, struct: type, document: str) -> None:
-    json_format = pytest.importorskip("google.protobuf.json_format")
-    service_pb2 = pytest.importorskip("mlflow.protos.service_pb2")
+    json_format = importlib.import_module("google.protobuf.json_format")
+    service_pb2 = importlib.import_module("mlflow.protos.service_pb2")
     theirs = _theirs(name).from_proto(json_format.Parse(document, getattr(service_pb2, proto_name)()))
     mine = getattr(ours, name)._from_wire(msgspec.json.decode(document, type=struct))
     omitted = _OMITTED.get(name, set()) | ({"workspace"} if name == "Experiment" else set())
