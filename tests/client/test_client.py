@@ -192,3 +192,42 @@ def test_same_results_as_the_official_client(mlflow_server_url: str, monkeypatch
     assert ours == theirs
     assert ours["metrics"]["weird"] == pytest.approx(1.7976931348623157e308)
     assert ours["info"][1] == RunStatus.to_string(RunStatus.FINISHED)
+
+
+class _CannedTransport:
+    """Answers every request with one fixed body (only the REST store's decoding is under test)."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.calls: list[tuple[str, str]] = []
+
+    def request(self, method: str, path: str, **kwargs: Any) -> bytes:
+        self.calls.append((method, path))
+        return self.body
+
+
+def test_metric_history_decodes_straight_into_metric_entities(client: MlflowClient) -> None:
+    run_id = client.create_run(client.create_experiment(_name("hist"))).info.run_id
+    client.log_batch(
+        run_id, metrics=[Metric("m", i / 3, 1000 + i, i) for i in range(5)] + [Metric("m", math.nan, 5000, 9)]
+    )
+    history = client.get_metric_history(run_id, "m")
+    assert all(type(x) is Metric for x in history)
+    assert [(x.key, x.value, x.timestamp, x.step) for x in history[:5]] == [("m", i / 3, 1000 + i, i) for i in range(5)]
+    assert math.isnan(history[5].value)
+
+
+def test_metric_history_reads_odd_points_leniently() -> None:
+    from mlflow_client._rest_store import RestStore
+
+    # No step, no key, and a dataset name without its digest: the entity refuses these, the reader keeps them.
+    body = (
+        b'{"metrics": [{"key": "m", "value": "NaN", "timestamp": "7"}, {"value": 2.5, "timestamp": 8, "step": 1},'
+        b' {"key": "m", "value": 1, "timestamp": 9, "step": 2, "dataset_name": "iris"}]}'
+    )
+    transport = _CannedTransport(body)
+    history = RestStore(transport).get_metric_history("r1", "m")
+    assert transport.calls == [("GET", "/api/2.0/mlflow/metrics/get-history")]
+    assert [(x.key, x.timestamp, x.step) for x in history] == [("m", 7, 0), ("", 8, 1), ("m", 9, 2)]
+    assert math.isnan(history[0].value)
+    assert (history[2].dataset_name, history[2].dataset_digest) == ("iris", None)

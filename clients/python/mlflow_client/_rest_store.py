@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from ._generated import endpoints as ep
 from ._generated import models as m
+from ._generated._runtime import decode, query_params
 from .entities import (
     DatasetInput,
     Experiment,
@@ -24,9 +27,12 @@ from .entities import (
     RunTag,
     ViewType,
 )
+from .entities._run_data import HistoryPage
 
 if TYPE_CHECKING:
     from ._generated._runtime import Transport
+
+_HISTORY = next(e for e in ep.ENDPOINTS if e.rpc == "getMetricHistory")
 
 
 def _view(view_type: int | str | None) -> str | None:
@@ -197,10 +203,16 @@ class RestStore:
         token: str | None = None
         while True:
             request = m.GetMetricHistory(run_id=run_id, metric_key=key, page_token=token)
-            response = ep.get_metric_history(self.transport, request)
-            for x in response.metrics:
-                yield Metric._from_wire(x)
-            token = response.next_page_token or None
+            data = self.transport.request(_HISTORY.method, _HISTORY.path, params=query_params(request))
+            try:
+                # Hot path: 100k points decode straight into Metric entities, in C.
+                page = decode(data, HistoryPage)
+                metrics, token = page.metrics, page.next_page_token
+            except msgspec.ValidationError:
+                # A point the entity refuses (a missing key, a lone dataset name): read it leniently.
+                wire = decode(data, m.GetMetricHistoryResponse)
+                metrics, token = [Metric._from_wire(x) for x in wire.metrics], wire.next_page_token
+            yield from metrics
             if not token:
                 return
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import msgspec
+
 from mlflow_client.entities._base import _Entity, _KeyValue
 
 from ..exceptions import InvalidParameterValue
@@ -12,10 +14,22 @@ if TYPE_CHECKING:
     from mlflow_client._generated import models as m
 
 
-class Metric(_Entity):
-    """One recorded value of a metric."""
+class Metric(msgspec.Struct, _Entity, frozen=True):
+    """One recorded value of a metric.
 
-    __slots__ = ("_dataset_digest", "_dataset_name", "_key", "_model_id", "_run_id", "_step", "_timestamp", "_value")
+    A frozen msgspec Struct, so that a metric history decodes from JSON straight into Metric objects
+    in C (``_HistoryPage``); its fields are read-only attributes like MLflow's properties.
+    """
+
+    key: str
+    value: float
+    timestamp: int  # milliseconds since the Unix epoch
+    step: int
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+    run_id: str | None = None
+
     _PROPERTIES: ClassVar[tuple[str, ...]] = (
         "dataset_digest",
         "dataset_name",
@@ -27,80 +41,31 @@ class Metric(_Entity):
         "value",
     )
 
-    def __init__(
-        self,
-        key: str,
-        value: float,
-        timestamp: int,
-        step: int,
-        model_id: str | None = None,
-        dataset_name: str | None = None,
-        dataset_digest: str | None = None,
-        run_id: str | None = None,
-    ) -> None:
-        if (dataset_name is None) != (dataset_digest is None):
+    def __post_init__(self) -> None:
+        if (self.dataset_name is None) != (self.dataset_digest is None):
             raise InvalidParameterValue("Both dataset_name and dataset_digest must be provided if one is provided")
-        self._key = key
-        self._value = value
-        self._timestamp = timestamp
-        self._step = step
-        self._model_id = model_id
-        self._dataset_name = dataset_name
-        self._dataset_digest = dataset_digest
-        self._run_id = run_id
-
-    @property
-    def key(self) -> str:
-        return self._key
-
-    @property
-    def value(self) -> float:
-        return self._value
-
-    @property
-    def timestamp(self) -> int:
-        """Milliseconds since the Unix epoch."""
-        return self._timestamp
-
-    @property
-    def step(self) -> int:
-        return self._step
-
-    @property
-    def model_id(self) -> str | None:
-        return self._model_id
-
-    @property
-    def dataset_name(self) -> str | None:
-        return self._dataset_name
-
-    @property
-    def dataset_digest(self) -> str | None:
-        return self._dataset_digest
-
-    @property
-    def run_id(self) -> str | None:
-        return self._run_id
 
     def __eq__(self, other: object) -> bool:
         # MLflow compares metrics with isinstance, not an exact type match.
-        if isinstance(other, type(self)):
+        if isinstance(other, Metric):
             return self._state() == other._state()
         return False
 
     def __hash__(self) -> int:
         return hash(self._state())
 
+    __repr__ = _Entity.__repr__
+
     def to_dictionary(self) -> dict[str, Any]:
         return {
-            "key": self._key,
-            "value": self._value,
-            "timestamp": self._timestamp,
-            "step": self._step,
-            "model_id": self._model_id,
-            "dataset_name": self._dataset_name,
-            "dataset_digest": self._dataset_digest,
-            "run_id": self._run_id,
+            "key": self.key,
+            "value": self.value,
+            "timestamp": self.timestamp,
+            "step": self.step,
+            "model_id": self.model_id,
+            "dataset_name": self.dataset_name,
+            "dataset_digest": self.dataset_digest,
+            "run_id": self.run_id,
         }
 
     @classmethod
@@ -112,32 +77,41 @@ class Metric(_Entity):
 
     @classmethod
     def _from_wire(cls, wire: m.Metric) -> Metric:
-        # Skips the dataset name/digest check: what a server sends is taken as it is. Hot path
-        # (metric histories), hence no __init__ call.
-        metric = cls.__new__(cls)
-        metric._key = wire.key or ""
-        metric._value = 0.0 if wire.value is None else wire.value
-        metric._timestamp = wire.timestamp or 0
-        metric._step = wire.step or 0
-        metric._model_id = wire.model_id or None
-        metric._dataset_name = wire.dataset_name or None
-        metric._dataset_digest = wire.dataset_digest or None
-        metric._run_id = wire.run_id or None
+        # What a server sends is taken as it is: unset fields take protobuf's defaults, and a lone
+        # dataset name or digest is kept rather than refused.
+        metric = cls(
+            wire.key or "",
+            0.0 if wire.value is None else wire.value,
+            wire.timestamp or 0,
+            wire.step or 0,
+            model_id=wire.model_id or None,
+            run_id=wire.run_id or None,
+        )
+        if wire.dataset_name or wire.dataset_digest:
+            msgspec.structs.force_setattr(metric, "dataset_name", wire.dataset_name or None)
+            msgspec.structs.force_setattr(metric, "dataset_digest", wire.dataset_digest or None)
         return metric
 
     def _to_wire(self) -> m.Metric:
         from mlflow_client._generated import models as m
 
         return m.Metric(
-            key=self._key,
-            value=self._value,
-            timestamp=self._timestamp,
-            step=self._step,
-            model_id=self._model_id,
-            dataset_name=self._dataset_name,
-            dataset_digest=self._dataset_digest,
-            run_id=self._run_id,
+            key=self.key,
+            value=self.value,
+            timestamp=self.timestamp,
+            step=self.step,
+            model_id=self.model_id,
+            dataset_name=self.dataset_name,
+            dataset_digest=self.dataset_digest,
+            run_id=self.run_id,
         )
+
+
+class HistoryPage(msgspec.Struct):
+    """A GetMetricHistory answer decoded straight into Metric entities (the generated type holds wire structs)."""
+
+    metrics: list[Metric] = msgspec.field(default_factory=list)
+    next_page_token: str | None = None
 
 
 class Param(_KeyValue):
