@@ -219,8 +219,12 @@ def test_multipart_falls_back_to_one_streamed_put_on_501(stub: StubServer, tmp_p
         assert out.read_bytes() == data
 
 
-def test_upload_is_retried_after_a_transient_503(tmp_path: Path) -> None:
-    (tmp_path / "f.bin").write_bytes(os.urandom(10_000))
+@pytest.mark.parametrize("size", [10_000, 2 * 1024 * 1024], ids=["one-body", "streamed"])
+def test_upload_is_retried_after_a_transient_503(tmp_path: Path, size: int) -> None:
+    from mlflow_client.artifacts._proxy import SMALL_BODY
+
+    assert (size <= SMALL_BODY) == (size == 10_000)  # one case per upload path
+    (tmp_path / "f.bin").write_bytes(os.urandom(size))
     rule = FaultRule(kind="503", rpc="uploadArtifact", count=1)
     with StubServer(port=0, faults=[rule]) as server:
         transport = HttpTransport(server.url, retry_policy=RetryPolicy(backoff_factor=0, backoff_jitter=0))
