@@ -7,16 +7,28 @@ import difflib
 import sys
 from pathlib import Path
 
-from . import emit_openapi, emit_python
+from . import emit_java, emit_openapi, emit_python, emit_r
 from .model import ROOT, load
 
 
 def outputs() -> dict[Path, str]:
     api = load()
     files: dict[Path, str] = {}
-    for emitter in (emit_openapi, emit_python):
+    for emitter in EMITTERS:
         files.update(emitter.emit(api))
     return files
+
+
+EMITTERS = (emit_openapi, emit_python, emit_java, emit_r)
+
+
+def owned_files() -> list[Path]:
+    """Files that sit where only the generator writes (each emitter's OWNED folder/glob pairs)."""
+    found: list[Path] = []
+    for emitter in EMITTERS:
+        for folder, pattern in getattr(emitter, "OWNED", ()):
+            found += sorted(p.relative_to(ROOT) for p in (ROOT / folder).glob(pattern) if p.is_file())
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,16 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     drift = 0
     files = outputs()
-    generated_dirs = {rel.parent for rel in files if "_generated" in rel.parts}
-    for folder in sorted(generated_dirs):
-        for stale in sorted((ROOT / folder).glob("*.py")):
-            if stale.relative_to(ROOT) not in files:
-                drift += 1
-                if args.check:
-                    print(f"drift: {stale.relative_to(ROOT)} is not generated from spec/", file=sys.stderr)
-                else:
-                    stale.unlink()
-                    print(f"removed {stale.relative_to(ROOT)}")
+    for stale in owned_files():
+        if stale not in files:
+            drift += 1
+            if args.check:
+                print(f"drift: {stale} is not generated from spec/", file=sys.stderr)
+            else:
+                (ROOT / stale).unlink()
+                print(f"removed {stale}")
     for rel, text in sorted(files.items()):
         path = ROOT / rel
         current = path.read_text() if path.exists() else None

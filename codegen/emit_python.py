@@ -10,6 +10,8 @@ from .model import Api, Field, Message, Rpc
 
 PACKAGE_DIR = Path("clients/python/mlflow_client/_generated")
 TEMPLATES = Path(__file__).parent / "templates"
+# Everything in these folders comes from this emitter; anything else there is drift.
+OWNED = ((PACKAGE_DIR, "*.py"),)
 
 _PY_SCALARS = {
     "double": "float",

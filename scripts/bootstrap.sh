@@ -26,4 +26,21 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+
+# Toolchains of the Java and R bindings (clients/java, clients/r): JDK, Debian's protoc and the protobuf-java
+# runtime of the same version (3.21), gson/guava for protobuf-java-util's JsonFormat, R with httr and jsonlite.
+missing=()
+command -v javac >/dev/null || missing+=(default-jdk-headless)
+command -v protoc >/dev/null || missing+=(protobuf-compiler)
+[ -f /usr/share/java/protobuf.jar ] && [ -f /usr/share/java/protobuf-util.jar ] || missing+=(libprotobuf-java)
+[ -f /usr/share/java/gson.jar ] || missing+=(libgoogle-gson-java)
+[ -f /usr/share/java/guava.jar ] || missing+=(libguava-java)
+command -v R >/dev/null || missing+=(r-base-core)
+if command -v Rscript >/dev/null; then
+  Rscript -e 'quit(status = !requireNamespace("httr", quietly = TRUE))' >/dev/null 2>&1 || missing+=(r-cran-httr)
+  Rscript -e 'quit(status = !requireNamespace("jsonlite", quietly = TRUE))' >/dev/null 2>&1 || missing+=(r-cran-jsonlite)
+else
+  missing+=(r-cran-httr r-cran-jsonlite)
+fi
+if [ ${#missing[@]} -gt 0 ]; then apt_install --no-install-recommends "${missing[@]}"; fi
 touch "$VENV/.bootstrapped"

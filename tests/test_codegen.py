@@ -77,8 +77,16 @@ def test_check_reports_drift_in_a_generated_file(tmp_path: Path, monkeypatch: py
     assert cli.main(["--check"]) == 1
     assert cli.main([]) == 0  # regenerating repairs it
     assert cli.main(["--check"]) == 0
-    (models.parent / "leftover.py").write_text("# not generated\n")
-    assert cli.main(["--check"]) == 1
+    # A file nobody generates, in any folder an emitter owns (Python layer, Java and R bindings), is drift.
+    for leftover in (
+        models.parent / "leftover.py",
+        tmp_path / "clients/java/src/main/java/org/mlflowclient/runtime/Leftover.java",
+        tmp_path / "clients/r/R/leftover.R",
+    ):
+        leftover.write_text("# not generated\n")
+        assert cli.main(["--check"]) == 1
+        assert cli.main([]) == 0  # regenerating removes it
+        assert not leftover.exists()
 
 
 def test_output_is_deterministic() -> None:

@@ -47,6 +47,7 @@ from mlflow_client.exceptions import (
 from server_stub import StubServer
 from server_stub.faults import FaultRule
 from tests.real_server import _mlflow_cli, _wait_ready, free_port
+from tests.tls_certs import Certs, issue_certs
 
 GET_EXPERIMENT = "/api/2.0/mlflow/experiments/get"
 CREATE_EXPERIMENT = "/api/2.0/mlflow/experiments/create"
@@ -593,29 +594,9 @@ def test_real_mlflow_server_permission_denied(auth_server_url: str) -> None:
 # -- TLS ----------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Certs:
-    ca: str  # the CA bundle that signed the server's and the client's certificates
-    server_cert: str
-    server_key: str
-    client_pem: str  # client certificate and key in one PEM, as MLFLOW_TRACKING_CLIENT_CERT_PATH wants
-
-
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    import trustme
-
-    d = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    server = ca.issue_cert("127.0.0.1", "localhost")
-    client = ca.issue_cert("client@example.com")
-    paths = Certs(str(d / "ca.pem"), str(d / "server.pem"), str(d / "server.key"), str(d / "client.pem"))
-    ca.cert_pem.write_to_path(paths.ca)
-    for i, pem in enumerate(server.cert_chain_pems):
-        pem.write_to_path(paths.server_cert, append=i > 0)
-    server.private_key_pem.write_to_path(paths.server_key)
-    client.private_key_and_cert_chain_pem.write_to_path(paths.client_pem)
-    return paths
+    return issue_certs(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module")

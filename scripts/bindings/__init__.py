@@ -1,0 +1,1 @@
+"""Build and run the generated Java and R bindings (``make bindings`` / ``make test-bindings``)."""
