@@ -442,7 +442,7 @@ def test_rest_error_is_the_old_name_of_rest_exception() -> None:
 
 
 def test_stream_yields_the_body_and_retries_before_the_first_byte(stub: StubServer) -> None:
-    payload = os.urandom(300_000)
+    payload = os.urandom(3_000_000)  # more than one read of STREAM_READ_BYTES
     with make(stub.url) as t:
         t.request(
             "PUT", ARTIFACTS + "dir/blob.bin", content=payload, headers={"Content-Type": "application/octet-stream"}
@@ -455,6 +455,30 @@ def test_stream_yields_the_body_and_retries_before_the_first_byte(stub: StubServ
     assert b"".join(received) == payload and len(received) > 1
     assert stub.httpd.requests["artifacts.downloadArtifact"] == 3
     assert info.value.http_status == 404 and isinstance(info.value, ResourceNotFound)
+
+
+def test_stream_reads_big_blocks_and_restores_the_connection(stub: StubServer) -> None:
+    import httpcore
+    from mlflow_client._transport import STREAM_READ_BYTES, _http11_connection
+
+    payload = os.urandom(5 * STREAM_READ_BYTES)
+    default = httpcore._sync.http11.HTTP11Connection.READ_NUM_BYTES
+    seen: list[int] = []
+    with make(stub.url) as t:
+        t.request("PUT", ARTIFACTS + "big.bin", content=payload, headers={"Content-Type": "application/octet-stream"})
+        with t.stream("GET", ARTIFACTS + "big.bin") as chunks:
+            received = b"".join(chunks)
+        # The pinned httpx/httpcore still have the shape _http11_connection reaches through.
+        with t._client.stream("GET", stub.url + ARTIFACTS + "big.bin") as raw:
+            connection = _http11_connection(raw)
+            assert connection is not None
+            seen.append(connection.READ_NUM_BYTES)
+        with t.stream("GET", ARTIFACTS + "big.bin") as chunks:
+            sizes = [len(c) for c in chunks]
+    assert received == payload
+    assert seen == [default] and default < STREAM_READ_BYTES  # the tweak did not outlive its stream
+    assert max(sizes) > default  # reads were bigger than httpcore's default
+    assert default == httpcore._sync.http11.HTTP11Connection.READ_NUM_BYTES  # nothing global changed
 
 
 class BreaksMidway(httpx.SyncByteStream):
@@ -708,3 +732,19 @@ def test_importing_the_transport_loads_neither_httpx_nor_tenacity() -> None:
     env = {**os.environ, "PYTHONPATH": str(root / "clients" / "python")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_cookies_a_server_sets_are_sent_back() -> None:
+    # Auth proxies in front of tracking servers hand out session cookies; the cheap cookie path must keep them.
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Cookie"))
+        if len(seen) == 2:
+            return httpx.Response(200, json={}, headers={"Set-Cookie": "session=abc123; Path=/"})
+        return httpx.Response(200, json={})
+
+    with HttpTransport("http://tracking.test", Settings.from_env({}), transport=httpx.MockTransport(handler)) as t:
+        for _ in range(4):
+            t.request("GET", "/api/2.0/mlflow/experiments/get", params=[("experiment_id", "0")])
+    assert seen == [None, None, "session=abc123", "session=abc123"]
