@@ -436,7 +436,9 @@ class HttpTransport:
             retry_policy=retry_policy,
             stream=True,
         )
-        connection = _http11_connection(response)
+        length = response.headers.get("Content-Length", "")
+        big = not length.isdigit() or int(length) > STREAM_READ_BYTES  # small bodies: a 1 MiB buffer costs more
+        connection = _http11_connection(response) if big else None
         if connection is not None:
             connection.READ_NUM_BYTES = STREAM_READ_BYTES
         try:

@@ -16,8 +16,8 @@ from ..exceptions import MlflowException
 
 #: Bytes read or written at a time; files are never held whole in memory.
 CHUNK_SIZE = 1024 * 1024
-#: Files transferred at once when logging or downloading a directory.
-DEFAULT_MAX_WORKERS = 8
+#: Files transferred at once when logging or downloading a directory: MLflow's default, two per CPU, at most 20.
+DEFAULT_MAX_WORKERS = min(2 * (os.cpu_count() or 10), 20)
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
