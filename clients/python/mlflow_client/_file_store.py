@@ -12,25 +12,31 @@ MLflow 3.x's ``mlflow/store/tracking/file_store.py``)::
     <root>/<experiment_id>/<run_id>/artifacts/        the run's artifact root (a file: URI)
     <root>/.trash/<experiment_id>/...                 deleted experiments, moved whole
 
-Several processes may write one run at once: files are replaced by renaming a finished temporary file
-(kept outside the folders MLflow lists, so a crash leaves nothing a reader would take for data), a param
-is created with a hard link so only one value can win, and metric lines are appended with ``O_APPEND``,
-whole lines per ``write``, so no value is lost. A reader ignores a last metric line without its newline
-(a write still in progress).
+Several processes may write one run at once and lose nothing; ``_file_layout`` says how.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import random
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from . import _meta_yaml, _search
+from ._file_layout import (
+    append_lines,
+    create_once,
+    key_path,
+    latest_metric,
+    metric_line,
+    parse_metric_lines,
+    read_text,
+    walk_files,
+    write_atomically,
+)
 from .entities import (
     Dataset,
     DatasetInput,
@@ -97,117 +103,6 @@ def _run_id_ok(run_id: str) -> bool:
     return bool(run_id) and all(c.isalnum() or c in "-_" for c in run_id) and len(run_id) <= 256
 
 
-def _key_path(folder: Path, key: str) -> Path:
-    """``folder/key`` for a key that may hold "/" (a subfolder), refusing anything that escapes ``folder``."""
-    parts = key.split("/")
-    if not key or any(p in ("", ".", "..") for p in parts) or "\\" in key or "\0" in key:
-        raise InvalidParameterValue(f"Invalid key {key!r}: it cannot be used as a file name")
-    return folder.joinpath(*parts)
-
-
-def _read_text(path: Path) -> str:
-    with open(path, encoding="utf-8", newline="") as f:
-        return f.read()
-
-
-def _temp_name(folder: Path, name: str) -> Path:
-    return folder / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-
-
-def _write_atomically(path: Path, text: str, scratch: Path) -> None:
-    """Replace ``path`` with ``text`` in one rename; the temporary file lives in ``scratch``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_name(scratch, path.name)
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _create_once(path: Path, text: str, scratch: Path) -> bool:
-    """Create ``path`` holding ``text`` unless it exists (then ``False``), with no window where it is partial."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_name(scratch, path.name)
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        except OSError:  # no hard links on this file system: fall back to exclusive creation
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            except FileExistsError:
-                return False
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                f.write(text)
-        return True
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _append_lines(path: Path, data: bytes) -> None:
-    """Append whole lines with O_APPEND: concurrent appenders never overwrite or split each other's lines."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
-    try:
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            data = b"\n" + data  # a writer died mid-line: keep our lines whole, away from its fragment
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
-
-
-def _metric_line(metric: Metric) -> str:
-    value = repr(float(metric.value))  # "nan", "inf", "-inf" as MLflow writes them (str of a float)
-    line = f"{metric.timestamp} {value} {metric.step}"
-    if metric.dataset_name is not None and metric.dataset_digest is not None:
-        line += f" {metric.dataset_name} {metric.dataset_digest}"
-    return line + "\n"
-
-
-def _parse_metric_lines(key: str, text: str, run_id: str) -> Iterator[Metric]:
-    lines = text.split("\n")
-    for line in lines[:-1]:  # the last piece has no newline yet: a write in progress, or empty
-        parts = line.strip().split(" ")
-        if len(parts) not in (2, 3, 5):
-            continue  # a damaged line; MLflow would refuse the whole run, we skip it
-        dataset = (parts[3], parts[4]) if len(parts) == 5 else (None, None)
-        yield Metric(
-            key,
-            float(parts[1]),
-            int(parts[0]),
-            int(parts[2]) if len(parts) >= 3 else 0,
-            dataset_name=dataset[0],
-            dataset_digest=dataset[1],
-            run_id=run_id,
-        )
-
-
-def _latest(history: Iterable[Metric]) -> Metric | None:
-    def rank(x: Metric) -> tuple[int, int, float]:
-        # MLflow's max by (step, timestamp, value); NaN compares false both ways, so ranks as the lowest.
-        return x.step, x.timestamp, -math.inf if math.isnan(x.value) else x.value
-
-    return max(history, key=rank, default=None)
-
-
-def _walk_files(folder: Path) -> Iterator[tuple[str, Path]]:
-    """(key, path) of every file under ``folder``, keys with "/" for subfolders; temporary files skipped."""
-    for base, _dirs, files in os.walk(folder):
-        for name in files:
-            if name.startswith(".") and name.endswith(".tmp"):
-                continue
-            path = Path(base, name)
-            yield path.relative_to(folder).as_posix(), path
-
-
 class FileStore:
     """MLflow's ``mlruns`` layout under ``root``, with the methods (and semantics) of ``RestStore``."""
 
@@ -260,12 +155,12 @@ class FileStore:
             "name": name,
         }
         for tag in tags:
-            _write_atomically(_key_path(folder / "tags", tag.key), tag.value or "", folder)
-        _write_atomically(folder / META, _meta_yaml.dumps(meta), folder)
+            write_atomically(key_path(folder / "tags", tag.key), tag.value or "", folder)
+        write_atomically(folder / META, _meta_yaml.dumps(meta), folder)
 
     def _read_experiment(self, folder: Path) -> Experiment:
-        meta = _meta_yaml.loads(_read_text(folder / META))
-        tags = [ExperimentTag(k, _read_text(p)) for k, p in _walk_files(folder / "tags")]
+        meta = _meta_yaml.loads(read_text(folder / META))
+        tags = [ExperimentTag(k, read_text(p)) for k, p in walk_files(folder / "tags")]
         return Experiment(
             experiment_id=str(meta.get("experiment_id", folder.name)),
             name=str(meta.get("name") or ""),
@@ -277,11 +172,11 @@ class FileStore:
         )
 
     def _update_experiment_meta(self, folder: Path, **changes: object) -> None:
-        meta: dict[str, object] = dict(_meta_yaml.loads(_read_text(folder / META)))
+        meta: dict[str, object] = dict(_meta_yaml.loads(read_text(folder / META)))
         meta = {k: v for k, v in meta.items() if not isinstance(v, dict | list) or not v}
         meta.pop("tags", None)  # MLflow's copy of the tags, stale once moved; the tags/ folder holds them
         meta.update(changes, last_update_time=_now_ms())
-        _write_atomically(folder / META, _meta_yaml.dumps(meta), folder)
+        write_atomically(folder / META, _meta_yaml.dumps(meta), folder)
 
     def _experiments(self, view_type: int | str | None) -> Iterator[Experiment]:
         stages = _stages(view_type)
@@ -396,7 +291,7 @@ class FileStore:
                 f"The experiment {experiment_id} must be in the 'active' state. Current state is deleted.",
                 error_code="INVALID_STATE",
             )
-        _write_atomically(_key_path(folder / "tags", key), value or "", folder)
+        write_atomically(key_path(folder / "tags", key), value or "", folder)
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         folder = self._experiment_dir(experiment_id)
@@ -406,7 +301,7 @@ class FileStore:
                 error_code="INVALID_STATE",
             )
         try:
-            _key_path(folder / "tags", key).unlink()
+            key_path(folder / "tags", key).unlink()
         except FileNotFoundError:
             raise ResourceNotFound(f"No tag with name: {key} in experiment with id {experiment_id}") from None
 
@@ -435,7 +330,7 @@ class FileStore:
         raise ResourceNotFound(f"Run '{run_id}' not found")
 
     def _read_run_info(self, run_dir: Path) -> RunInfo:
-        meta = _meta_yaml.loads(_read_text(run_dir / META))
+        meta = _meta_yaml.loads(read_text(run_dir / META))
         status = meta.get("status", RunStatus.RUNNING)
         return RunInfo(
             run_id=str(meta.get("run_id") or meta.get("run_uuid") or run_dir.name),
@@ -450,22 +345,22 @@ class FileStore:
         )
 
     def _update_run_meta(self, run_dir: Path, changes: dict[str, object], only_if: str | None = None) -> None:
-        meta: dict[str, object] = dict(_meta_yaml.loads(_read_text(run_dir / META)))
+        meta: dict[str, object] = dict(_meta_yaml.loads(read_text(run_dir / META)))
         if only_if is not None and meta.get("lifecycle_stage", LifecycleStage.ACTIVE) != only_if:
             return
         meta = {k: v for k, v in meta.items() if not isinstance(v, dict | list) or not v}
         meta.update(changes)
-        _write_atomically(run_dir / META, _meta_yaml.dumps(meta), run_dir)
+        write_atomically(run_dir / META, _meta_yaml.dumps(meta), run_dir)
 
     def _read_run(self, run_dir: Path) -> Run:
         info = self._read_run_info(run_dir)
         metrics = []
-        for key, path in _walk_files(run_dir / "metrics"):
-            latest = _latest(_parse_metric_lines(key, _read_text(path), info.run_id))
+        for key, path in walk_files(run_dir / "metrics"):
+            latest = latest_metric(parse_metric_lines(key, read_text(path), info.run_id))
             if latest is not None:
                 metrics.append(latest)
-        params = [Param(k, _read_text(p)) for k, p in _walk_files(run_dir / "params")]
-        tags = [RunTag(k, _read_text(p)) for k, p in _walk_files(run_dir / "tags")]
+        params = [Param(k, read_text(p)) for k, p in walk_files(run_dir / "params")]
+        tags = [RunTag(k, read_text(p)) for k, p in walk_files(run_dir / "tags")]
         if not info.run_name:
             name = next((t.value for t in tags if t.key == RUN_NAME_TAG), None)
             if name:
@@ -477,7 +372,7 @@ class FileStore:
 
     def _active_run_dir(self, run_id: str) -> Path:
         run_dir = self._run_dir(run_id)
-        meta = _meta_yaml.loads(_read_text(run_dir / META))
+        meta = _meta_yaml.loads(read_text(run_dir / META))
         if meta.get("lifecycle_stage", LifecycleStage.ACTIVE) != LifecycleStage.ACTIVE:
             raise MlflowException(
                 f"The run {run_id} must be in the 'active' state. Current state is {meta.get('lifecycle_stage')}.",
@@ -508,7 +403,7 @@ class FileStore:
             tags.append(RunTag(RUN_NAME_TAG, name))
         run_id = uuid.uuid4().hex
         run_dir = folder / run_id
-        experiment_uri = str(_meta_yaml.loads(_read_text(folder / META)).get("artifact_location") or folder.as_uri())
+        experiment_uri = str(_meta_yaml.loads(read_text(folder / META)).get("artifact_location") or folder.as_uri())
         meta: dict[str, object] = {
             "artifact_uri": f"{experiment_uri.rstrip('/')}/{run_id}/artifacts",
             "deleted_time": None,
@@ -530,8 +425,8 @@ class FileStore:
         for sub in ("metrics", "params", "artifacts", "tags"):
             (run_dir / sub).mkdir()
         for tag in tags:
-            _write_atomically(_key_path(run_dir / "tags", tag.key), tag.value or "", run_dir)
-        _write_atomically(run_dir / META, _meta_yaml.dumps(meta), run_dir)
+            write_atomically(key_path(run_dir / "tags", tag.key), tag.value or "", run_dir)
+        write_atomically(run_dir / META, _meta_yaml.dumps(meta), run_dir)
         self._run_dirs[run_id] = run_dir
         info = RunInfo(
             run_id, experiment_id, user_id or "", "RUNNING", start_time, None, LifecycleStage.ACTIVE,
@@ -551,7 +446,7 @@ class FileStore:
             changes["end_time"] = end_time
         if run_name:
             changes["run_name"] = run_name
-            _write_atomically(run_dir / "tags" / RUN_NAME_TAG, run_name, run_dir)
+            write_atomically(run_dir / "tags" / RUN_NAME_TAG, run_name, run_dir)
         if changes:
             self._update_run_meta(run_dir, changes)
         return self._read_run_info(run_dir)
@@ -613,20 +508,20 @@ class FileStore:
         for metric in metrics:
             if metric.timestamp is None or metric.timestamp < 0:
                 raise InvalidParameterValue(f"Metric timestamp must be non-negative, got {metric.timestamp}.")
-            lines.setdefault(metric.key, []).append(_metric_line(metric))
+            lines.setdefault(metric.key, []).append(metric_line(metric))
         for key, chunk in lines.items():
-            _append_lines(_key_path(run_dir / "metrics", key), "".join(chunk).encode())
+            append_lines(key_path(run_dir / "metrics", key), "".join(chunk).encode())
         for tag in tags:
-            _write_atomically(_key_path(run_dir / "tags", tag.key), tag.value or "", run_dir)
+            write_atomically(key_path(run_dir / "tags", tag.key), tag.value or "", run_dir)
             if tag.key == RUN_NAME_TAG:
                 self._update_run_meta(run_dir, {"run_name": tag.value})
 
     def _log_param(self, run_dir: Path, run_id: str, param: Param) -> None:
         value = param.value or ""
-        path = _key_path(run_dir / "params", param.key)
-        if _create_once(path, value, run_dir):
+        path = key_path(run_dir / "params", param.key)
+        if create_once(path, value, run_dir):
             return
-        current = _read_text(path)
+        current = read_text(path)
         if current != value:
             raise InvalidParameterValue(
                 f"Changing param values is not allowed. Param with key='{param.key}' was already logged with "
@@ -645,7 +540,7 @@ class FileStore:
     def delete_tag(self, run_id: str, key: str) -> None:
         run_dir = self._active_run_dir(run_id)
         try:
-            _key_path(run_dir / "tags", key).unlink()
+            key_path(run_dir / "tags", key).unlink()
         except FileNotFoundError:
             raise ResourceNotFound(f"No tag with name: {key} in run with id {run_id}") from None
 
@@ -662,7 +557,7 @@ class FileStore:
             }  # fmt: skip
             dataset_dir = experiment_dir / "datasets" / dataset_id
             dataset_dir.mkdir(parents=True, exist_ok=True)
-            _create_once(dataset_dir / META, _meta_yaml.dumps(dataset_meta), experiment_dir)
+            create_once(dataset_dir / META, _meta_yaml.dumps(dataset_meta), experiment_dir)
             link: dict[str, object] = {"source_type": "DATASET", "source_id": dataset_id, "destination_type": "RUN"}
             link |= {"destination_id": dataset_id, "tags": {t.key: t.value for t in item.tags}}  # sic: MLflow's
             self._write_input(run_dir, _md5(dataset_id, run_id), link)
@@ -674,7 +569,7 @@ class FileStore:
     def _write_input(self, run_dir: Path, input_id: str, link: dict[str, object]) -> None:
         folder = run_dir / "inputs" / input_id
         folder.mkdir(parents=True, exist_ok=True)
-        _create_once(folder / META, _meta_yaml.dumps(link), run_dir)
+        create_once(folder / META, _meta_yaml.dumps(link), run_dir)
 
     def _read_inputs(self, run_dir: Path) -> RunInputs | None:
         inputs = run_dir / "inputs"
@@ -683,12 +578,12 @@ class FileStore:
         datasets, models = [], []
         for entry in sorted(os.scandir(inputs), key=lambda e: e.name):
             try:
-                link = _meta_yaml.loads(_read_text(Path(entry.path, META)))
+                link = _meta_yaml.loads(read_text(Path(entry.path, META)))
                 source = str(link.get("source_id"))
                 if link.get("source_type") == "MODEL":
                     models.append(LoggedModelInput(source))
                     continue
-                ds = _meta_yaml.loads(_read_text(run_dir.parent / "datasets" / source / META))
+                ds = _meta_yaml.loads(read_text(run_dir.parent / "datasets" / source / META))
             except (OSError, ValueError):
                 continue  # a link or dataset still being written, or damaged: MLflow skips it too
             raw_tags = link.get("tags")
@@ -704,12 +599,12 @@ class FileStore:
         return list(self.iter_metric_history(run_id, key))
 
     def iter_metric_history(self, run_id: str, key: str) -> Iterator[Metric]:
-        path = _key_path(self._run_dir(run_id) / "metrics", key)
+        path = key_path(self._run_dir(run_id) / "metrics", key)
         try:
-            text = _read_text(path)
+            text = read_text(path)
         except (FileNotFoundError, IsADirectoryError):
             return
-        yield from _parse_metric_lines(key, text, run_id)
+        yield from parse_metric_lines(key, text, run_id)
 
     def list_artifacts(self, run_id: str, path: str | None) -> list[FileInfo]:
         from .artifacts._local import LocalArtifactRepository

@@ -1,0 +1,130 @@
+"""Files of the ``mlruns`` layout, written so that several processes can share one run.
+
+Files are replaced by renaming a finished temporary file (kept in a scratch folder that MLflow does not
+list, so a crash leaves nothing a reader would take for data); a file that must be written once (a param)
+is created with a hard link so only one value can win; metric lines are appended with ``O_APPEND``, whole
+lines per ``write``, so no value is lost, and a reader ignores a last line without its newline (a write
+still in progress).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .entities import Metric
+from .exceptions import InvalidParameterValue
+
+
+def key_path(folder: Path, key: str) -> Path:
+    """``folder/key`` for a key that may hold "/" (a subfolder), refusing anything that escapes ``folder``."""
+    parts = key.split("/")
+    if not key or any(p in ("", ".", "..") for p in parts) or "\\" in key or "\0" in key:
+        raise InvalidParameterValue(f"Invalid key {key!r}: it cannot be used as a file name")
+    return folder.joinpath(*parts)
+
+
+def read_text(path: Path) -> str:
+    with open(path, encoding="utf-8", newline="") as f:
+        return f.read()
+
+
+def temp_name(folder: Path, name: str) -> Path:
+    return folder / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+
+
+def write_atomically(path: Path, text: str, scratch: Path) -> None:
+    """Replace ``path`` with ``text`` in one rename; the temporary file lives in ``scratch``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_name(scratch, path.name)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def create_once(path: Path, text: str, scratch: Path) -> bool:
+    """Create ``path`` holding ``text`` unless it exists (then ``False``), with no window where it is partial."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_name(scratch, path.name)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        except OSError:  # no hard links on this file system: fall back to exclusive creation
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                return False
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def append_lines(path: Path, data: bytes) -> None:
+    """Append whole lines with O_APPEND: concurrent appenders never overwrite or split each other's lines."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data  # a writer died mid-line: keep our lines whole, away from its fragment
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def metric_line(metric: Metric) -> str:
+    value = repr(float(metric.value))  # "nan", "inf", "-inf" as MLflow writes them (str of a float)
+    line = f"{metric.timestamp} {value} {metric.step}"
+    if metric.dataset_name is not None and metric.dataset_digest is not None:
+        line += f" {metric.dataset_name} {metric.dataset_digest}"
+    return line + "\n"
+
+
+def parse_metric_lines(key: str, text: str, run_id: str) -> Iterator[Metric]:
+    lines = text.split("\n")
+    for line in lines[:-1]:  # the last piece has no newline yet: a write in progress, or empty
+        parts = line.strip().split(" ")
+        if len(parts) not in (2, 3, 5):
+            continue  # a damaged line; MLflow would refuse the whole run, we skip it
+        dataset = (parts[3], parts[4]) if len(parts) == 5 else (None, None)
+        yield Metric(
+            key,
+            float(parts[1]),
+            int(parts[0]),
+            int(parts[2]) if len(parts) >= 3 else 0,
+            dataset_name=dataset[0],
+            dataset_digest=dataset[1],
+            run_id=run_id,
+        )
+
+
+def latest_metric(history: Iterable[Metric]) -> Metric | None:
+    def rank(x: Metric) -> tuple[int, int, float]:
+        # MLflow's max by (step, timestamp, value); NaN compares false both ways, so ranks as the lowest.
+        return x.step, x.timestamp, -math.inf if math.isnan(x.value) else x.value
+
+    return max(history, key=rank, default=None)
+
+
+def walk_files(folder: Path) -> Iterator[tuple[str, Path]]:
+    """(key, path) of every file under ``folder``, keys with "/" for subfolders; temporary files skipped."""
+    for base, _dirs, files in os.walk(folder):
+        for name in files:
+            if name.startswith(".") and name.endswith(".tmp"):
+                continue
+            path = Path(base, name)
+            yield path.relative_to(folder).as_posix(), path
