@@ -14,7 +14,6 @@ import platform
 import select
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.real_server import _mlflow_cli, free_port, mlflow_server_cmd
 
 STUB_STARTS = 5
 MLFLOW_STARTS = 3
@@ -86,13 +87,6 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _spawn(name: str, cmd: list[str], workdir: Path, pipe_stdout: bool) -> Server:
     log_path = workdir / f"{name}-{uuid.uuid4().hex[:8]}.log"
     env = {**os.environ, "MLFLOW_TRACKING_URI": "", "PYTHONUNBUFFERED": "1"}
@@ -144,23 +138,8 @@ def start_stub(workdir: Path, poller: httpx.Client, stack: contextlib.ExitStack)
 def start_mlflow(workdir: Path, poller: httpx.Client, stack: contextlib.ExitStack) -> Server:
     """``mlflow server`` as ``tests/real_server.py`` starts it: SQLite store, proxied artifacts, 1 worker."""
     run_dir = Path(tempfile.mkdtemp(prefix="mlflow-", dir=workdir))
-    exe = Path(sys.executable).with_name("mlflow")
-    cli = [str(exe)] if exe.exists() else [sys.executable, "-m", "mlflow"]
     port = free_port()
-    cmd = [
-        *cli,
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--backend-store-uri",
-        f"sqlite:///{run_dir / 'mlflow.db'}",
-        "--artifacts-destination",
-        str(run_dir / "artifacts"),
-    ]
+    cmd = mlflow_server_cmd(_mlflow_cli(), port, f"sqlite:///{run_dir / 'mlflow.db'}", str(run_dir / "artifacts"))
     start = time.perf_counter()
     server = _spawn("mlflow", cmd, run_dir, pipe_stdout=False)
     stack.callback(server.stop)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.real_server import free_port, mlflow_server_cmd
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "compat"
 VENVS = {
@@ -34,15 +36,6 @@ def venv(name: str) -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
         subprocess.run([str(path / "bin" / "pip"), "install", "-q", *VENVS[name]], check=True)
     return path / "bin"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -68,20 +61,7 @@ def server(cmd: list[str], url: str) -> Iterator[str]:
 
 
 def mlflow_cmd(bin_dir: Path, port: int) -> list[str]:
-    return [
-        str(bin_dir / "mlflow"),
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--backend-store-uri",
-        "sqlite:///m.db",
-        "--artifacts-destination",
-        "art",
-    ]
+    return mlflow_server_cmd([str(bin_dir / "mlflow")], port, "sqlite:///m.db", "art")
 
 
 def run_suite(name: str, url: str | None) -> dict[str, list[int]]:

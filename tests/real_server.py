@@ -30,28 +30,36 @@ def _mlflow_cli() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "mlflow"]
 
 
-@contextlib.contextmanager
-def real_mlflow_server(extra_args: tuple[str, ...] = ()) -> Iterator[str]:
-    """Yield the URL of a fresh ``mlflow server`` (SQLite backend, artifacts served by the server)."""
-    workdir = Path(tempfile.mkdtemp(prefix="mlflow-server-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = [
-        *_mlflow_cli(),
+def mlflow_server_cmd(
+    cli: list[str], port: int, backend_store_uri: str, artifacts_destination: str, *extra_args: str
+) -> list[str]:
+    """``mlflow server`` on 127.0.0.1:``port`` with one worker (tests, bench and ``make compat`` alike)."""
+    return [
+        *cli,
         "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--backend-store-uri",
-        f"sqlite:///{workdir / 'mlflow.db'}",
-        "--artifacts-destination",
-        str(workdir / "artifacts"),
+        *("--host", "127.0.0.1", "--port", str(port), "--workers", "1"),
+        *("--backend-store-uri", backend_store_uri),
+        *("--artifacts-destination", artifacts_destination),
         *extra_args,
     ]
-    env = {**os.environ, "MLFLOW_TRACKING_URI": "", "PYTHONUNBUFFERED": "1"}
+
+
+@contextlib.contextmanager
+def real_mlflow_server(
+    extra_args: tuple[str, ...] = (), *, workdir: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Yield the URL of a fresh ``mlflow server`` (SQLite backend, artifacts served by the server).
+
+    ``workdir`` (removed afterwards) holds the database, artifacts and log; ``env`` replaces the inherited
+    environment, which by default is this process's with ``MLFLOW_TRACKING_URI`` cleared.
+    """
+    workdir = workdir if workdir is not None else Path(tempfile.mkdtemp(prefix="mlflow-server-"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = mlflow_server_cmd(
+        _mlflow_cli(), port, f"sqlite:///{workdir / 'mlflow.db'}", str(workdir / "artifacts"), *extra_args
+    )
+    env = {**(env if env is not None else {**os.environ, "MLFLOW_TRACKING_URI": ""}), "PYTHONUNBUFFERED": "1"}
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -17,7 +17,6 @@ of the last build. It returns the ``java -cp ...`` prefix that runs the compiled
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -25,9 +24,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC = ROOT / "spec"
-PROTOS = ("options.proto", "errors.proto", "tracking.proto", "artifacts.proto")
+from codegen.model import PROTO_FILES as PROTOS
+from codegen.model import ROOT
+from codegen.model import SPEC_DIR as SPEC
+
+from . import last_json_line
+
 JAVA_DIR = ROOT / "clients" / "java"
 SOURCES = JAVA_DIR / "src" / "main" / "java"
 EXAMPLES = JAVA_DIR / "examples"
@@ -199,13 +201,10 @@ def run_workflow(tracking_uri: str, experiment_name: str, extra_env: dict[str, s
     proc = run_main("Workflow", [experiment_name], {"MLFLOW_TRACKING_URI": tracking_uri, **(extra_env or {})})
     if proc.returncode != 0:
         raise RuntimeError(f"Java workflow failed (exit {proc.returncode}):\n{proc.stderr}\n{proc.stdout}")
-    lines = proc.stdout.strip().splitlines()
-    if not lines:
-        raise RuntimeError(f"Java workflow printed nothing:\n{proc.stderr}")
-    summary = json.loads(lines[-1])
-    if not isinstance(summary, dict):
-        raise RuntimeError(f"Java workflow's last line is not a JSON object: {lines[-1]}")
-    return summary
+    try:
+        return last_json_line(proc.stdout)
+    except ValueError as err:
+        raise RuntimeError(f"Java workflow's summary is not a JSON object: {err}\n{proc.stderr}") from err
 
 
 def main() -> int:

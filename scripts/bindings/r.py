@@ -10,13 +10,16 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import json
 import os
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from . import last_json_line
+
+__all__ = ["RBindingError", "install", "last_json_line", "run_script", "run_workflow"]
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = ROOT / "clients" / "r"
@@ -114,17 +117,6 @@ def run_script(
     env = _r_env(extra_env, clear_mlflow=True)
     env["R_LIBS"] = os.pathsep.join([str(lib), *[p for p in env["R_LIBS"].split(os.pathsep) if p != str(lib)]])
     return subprocess.run(command + args, capture_output=True, text=True, check=False, env=env, timeout=timeout)
-
-
-def last_json_line(stdout: str) -> dict[str, Any]:
-    """The JSON object on the last non-empty line of a script's output."""
-    lines = [line for line in stdout.splitlines() if line.strip()]
-    if not lines:
-        raise RBindingError("the R script printed nothing")
-    value = json.loads(lines[-1])
-    if not isinstance(value, dict):
-        raise RBindingError(f"the R script's last line is not a JSON object: {lines[-1][:200]}")
-    return value
 
 
 def run_workflow(tracking_uri: str, experiment_name: str, extra_env: dict[str, str] | None = None) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from codegen.model import load
 from scripts.bindings import r as rbind
 from server_stub.faults import FaultRule
 from server_stub.server import StubServer
+from tests.real_server import free_port
 from tests.tls_certs import Certs, issue_certs
 
 pytestmark = pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
@@ -355,13 +355,6 @@ cat(jsonlite::toJSON(list(run_id = run_id), auto_unbox = TRUE), "\\n")
     run = MlflowClient(tracking_uri=stub_url).get_run(out["run_id"])
     assert run.data.tags["note"] == value
     assert run.data.params["p"] == value
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def test_connection_refused_is_retried_then_reported(r_lib: Path) -> None:

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,7 +45,7 @@ from mlflow_client.exceptions import (
 
 from server_stub import StubServer
 from server_stub.faults import FaultRule
-from tests.real_server import _mlflow_cli, _wait_ready, free_port
+from tests.real_server import free_port, real_mlflow_server
 from tests.tls_certs import Certs, issue_certs
 
 GET_EXPERIMENT = "/api/2.0/mlflow/experiments/get"
@@ -544,36 +543,10 @@ def basic_auth_mlflow_server(admin: str, password: str) -> Iterator[str]:
         f"admin_password = {password}\n"
         "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
     )
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = [
-        *_mlflow_cli(),
-        "server",
-        *("--host", "127.0.0.1", "--port", str(port), "--workers", "1"),
-        *("--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}"),
-        *("--artifacts-destination", str(workdir / "artifacts")),
-        *("--app-name", "basic-auth"),
-    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env.update(
-        MLFLOW_AUTH_CONFIG_PATH=str(config),
-        MLFLOW_FLASK_SERVER_SECRET_KEY=secrets.token_hex(16),
-        PYTHONUNBUFFERED="1",
-    )
-    log_path = workdir / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            _wait_ready(url, proc, log_path)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            shutil.rmtree(workdir, ignore_errors=True)
+    env.update(MLFLOW_AUTH_CONFIG_PATH=str(config), MLFLOW_FLASK_SERVER_SECRET_KEY=secrets.token_hex(16))
+    with real_mlflow_server(("--app-name", "basic-auth"), workdir=workdir, env=env) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
