@@ -432,13 +432,13 @@ class RequestHandler(BaseHTTPRequestHandler):
             if endpoint.rpc == "listArtifacts":
                 from .proxy import list_run_artifacts
 
-                response: msgspec.Struct = list_run_artifacts(self.server, request)
+                response: msgspec.Struct | bytes = list_run_artifacts(self.server, request)
             else:
                 response = handlers.HANDLERS[endpoint.rpc](self.server.store, request)
             if decision.kind == "drop":
                 self._reset_connection()  # applied, but the client never hears so
                 return
-            self._send(200, encode(response))
+            self._send(200, response if isinstance(response, bytes) else encode(response))
             return
         if decision.kind == "drop":
             self._reset_connection()

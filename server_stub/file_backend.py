@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mlflow_client._file_store import FileStore
 from mlflow_client._generated import models as m
+from mlflow_client._generated._runtime import encode
 from mlflow_client.entities import DatasetInput, Experiment, ExperimentTag, Metric, Param, Run, RunInfo, RunTag
 from mlflow_client.exceptions import MlflowException
 
@@ -156,6 +157,13 @@ class FileBackend:
         # the order the stub's SQL store answers in: timestamp, step, value (NaN last)
         history.sort(key=lambda x: (x.timestamp, x.step, math.isnan(x.value or 0.0), x.value))
         return history
+
+    def metric_history_json(
+        self, run_id: str, key: str, offset: int = 0, limit: int | None = None
+    ) -> tuple[bytes, int]:
+        history = self.metric_history(run_id, key)
+        page = history[offset:] if limit is None else history[offset : offset + limit]
+        return b",".join(encode(x) for x in page), len(history)
 
     def run_exists(self, run_id: str) -> bool:
         try:

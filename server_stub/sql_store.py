@@ -17,8 +17,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from mlflow_client._generated import models as m
+from mlflow_client._generated._runtime import encode
 
 from .errors import StubError, invalid, not_found
+from .histories import SortKey, WireHistories
 
 ACTIVE, DELETED = "active", "deleted"
 # SQL stores keep +-infinity as the largest finite doubles; NaN is kept as a flag (SQLite turns NaN into NULL).
@@ -43,6 +45,7 @@ CREATE TABLE IF NOT EXISTS metrics (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, key TEXT NOT NULL, value REAL,
     is_nan INTEGER NOT NULL, timestamp INTEGER NOT NULL, step INTEGER NOT NULL,
     dataset_name TEXT, dataset_digest TEXT, model_id TEXT,
+    wire TEXT NOT NULL,
     UNIQUE (run_id, key, timestamp, step, value, is_nan));
 CREATE INDEX IF NOT EXISTS metrics_by_run_key ON metrics (run_id, key);
 CREATE TABLE IF NOT EXISTS latest_metrics (
@@ -128,6 +131,12 @@ def _loaded_value(value: float | None, is_nan: int) -> float:
     return math.nan if is_nan else float(value if value is not None else 0.0)
 
 
+def _wire_point(key: str, value: float, timestamp: int, step: int) -> str:
+    """A history point as getMetricHistory sends it, stored beside the point when it is logged."""
+    value = value or 0.0  # SQLite keeps no negative zero: the point reads back as 0.0
+    return encode(m.Metric(key=key, value=value, timestamp=timestamp, step=step)).decode()
+
+
 def _newer(a: tuple[int, int, float], b: tuple[int, int, float]) -> bool:
     """Whether metric point ``a`` (step, timestamp, value) replaces ``b`` as the latest value."""
     if a[:2] != b[:2]:
@@ -148,6 +157,9 @@ class SqlStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._add_wire_column()
+        self._histories = WireHistories()
+        self._data_version = self._current_data_version()
         self._ensure_default_experiment()
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -167,6 +179,30 @@ class SqlStore:
     def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple[object, ...]]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
+
+    def _add_wire_column(self) -> None:
+        """Databases written before metrics kept their wire form get the column, filled in."""
+        with self._tx() as db:
+            if any(col[1] == "wire" for col in db.execute("PRAGMA table_info(metrics)")):
+                return
+            db.execute("ALTER TABLE metrics ADD COLUMN wire TEXT NOT NULL DEFAULT ''")
+            rows = db.execute("SELECT seq, key, value, is_nan, timestamp, step FROM metrics").fetchall()
+            db.executemany(
+                "UPDATE metrics SET wire = ? WHERE seq = ?",
+                [(_wire_point(k, _loaded_value(v, nan), ts, step), seq) for seq, k, v, nan, ts, step in rows],
+            )
+
+    def _current_data_version(self) -> int:
+        (version,) = self._db.execute("PRAGMA data_version").fetchone()
+        return int(version)
+
+    def _kept_histories(self) -> WireHistories:
+        """The kept histories, forgotten first if another connection has written to the database since."""
+        version = self._current_data_version()
+        if version != self._data_version:
+            self._histories.clear()
+            self._data_version = version
+        return self._histories
 
     def _ensure_default_experiment(self) -> None:
         with self._tx() as db:
@@ -192,6 +228,7 @@ class SqlStore:
             ):
                 db.execute(f"DELETE FROM {table}")
             db.execute("DELETE FROM sqlite_sequence")
+            self._histories.clear()
         self._ensure_default_experiment()
 
     def close(self) -> None:
@@ -469,6 +506,12 @@ class SqlStore:
         self, run_id: str, metrics: Sequence[m.Metric], params: Sequence[m.Param], tags: Sequence[m.RunTag]
     ) -> None:
         """Log everything or nothing: any conflict rolls the whole batch back."""
+        with self._lock:
+            self._log_batch(run_id, metrics, params, tags)
+
+    def _log_batch(
+        self, run_id: str, metrics: Sequence[m.Metric], params: Sequence[m.Param], tags: Sequence[m.RunTag]
+    ) -> None:
         with self._tx() as db:
             self._active_run(db, run_id)
             for p in params:
@@ -485,31 +528,42 @@ class SqlStore:
             for t in tags:
                 if t.key == _RUN_NAME_TAG:
                     db.execute("UPDATE runs SET run_name = ? WHERE run_id = ?", (t.value, run_id))
-            self._log_metrics(db, run_id, metrics)
+            logged, new_keys = self._log_metrics(db, run_id, metrics)
+        # Committed, and still under the lock: no reader sees the database and the kept histories disagree.
+        histories = self._kept_histories()
+        for key, points in logged.items():
+            histories.extend(run_id, key, points, new_key=key in new_keys)
 
-    def _log_metrics(self, db: sqlite3.Connection, run_id: str, metrics: Sequence[m.Metric]) -> None:
+    def _log_metrics(
+        self, db: sqlite3.Connection, run_id: str, metrics: Sequence[m.Metric]
+    ) -> tuple[dict[str, list[tuple[SortKey, str]]], set[str]]:
+        """Store the points; answer each key's points as (sort key, wire form), and the keys new to the run."""
+        logged: dict[str, list[tuple[SortKey, str]]] = {}
         if not metrics:
-            return
+            return logged, set()
         rows = []
         latest: dict[str, tuple[int, int, float]] = {}
         for key, v, nan, ts, step in db.execute(
             "SELECT key, value, is_nan, timestamp, step FROM latest_metrics WHERE run_id = ?", (run_id,)
         ):
             latest[key] = (step, ts, _loaded_value(v, nan))
+        new_keys = {str(x.key) for x in metrics} - latest.keys()
         changed = set()
         for x in metrics:
             value = float(x.value if x.value is not None else 0.0)
             stored, nan = _stored_value(value)
             step = x.step or 0
             point = (step, x.timestamp or 0, value if nan else float(stored or 0.0))
-            rows.append((run_id, x.key, stored, nan, x.timestamp, step, x.dataset_name, x.dataset_digest, x.model_id))
-            key = str(x.key)
+            key, timestamp = str(x.key), x.timestamp or 0
+            wire = _wire_point(key, _loaded_value(stored, nan), timestamp, step)
+            rows.append((run_id, key, stored, nan, timestamp, step, x.dataset_name, x.dataset_digest, x.model_id, wire))
+            logged.setdefault(key, []).append(((timestamp, step, float(stored or 0.0), nan), wire))
             if key not in latest or _newer(point, latest[key]):
                 latest[key] = point
                 changed.add(key)
         db.executemany(
             "INSERT OR IGNORE INTO metrics (run_id, key, value, is_nan, timestamp, step, dataset_name, "
-            "dataset_digest, model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "dataset_digest, model_id, wire) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         db.executemany(
@@ -517,6 +571,7 @@ class SqlStore:
             "value = excluded.value, is_nan = excluded.is_nan, timestamp = excluded.timestamp, step = excluded.step",
             [(run_id, k, *_stored_value(latest[k][2]), latest[k][1], latest[k][0]) for k in sorted(changed)],
         )
+        return logged, new_keys
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with self._tx() as db:
@@ -569,6 +624,35 @@ class SqlStore:
             metric(key=key, value=nan if v is None else v, timestamp=ts, step=step)  # type: ignore[arg-type]
             for v, ts, step in rows
         ]
+
+    def metric_history_json(
+        self, run_id: str, key: str, offset: int = 0, limit: int | None = None
+    ) -> tuple[bytes, int]:
+        """Points ``offset`` to ``offset + limit`` of ``metric_history``, as comma-separated JSON objects, and how
+        many points the history has in all. Whole histories come from the kept ones (``histories.py``); the rest
+        is joined inside SQLite from each point's stored wire form, with no Python object per point."""
+        where = "FROM metrics WHERE run_id = ? AND key = ?"
+        with self._lock:
+            whole = offset == 0 and limit is None
+            if whole and (kept := self._kept_histories().get(run_id, key)) is not None:
+                return kept
+            (total,) = self._db.execute(f"SELECT count(*) {where}", (run_id, key)).fetchone()
+            # SQLite keeps an ordered subquery's order for an aggregate over it (it does not flatten such a
+            # subquery); ORDER BY inside group_concat itself only came in SQLite 3.44.
+            (joined,) = self._db.execute(
+                f"SELECT group_concat(wire, ',') FROM (SELECT wire {where} "
+                "ORDER BY timestamp, step, value, is_nan LIMIT ? OFFSET ?)",
+                (run_id, key, -1 if limit is None else limit, offset),
+            ).fetchone()
+            points = (joined or "").encode()
+            if whole and total:
+                last = self._db.execute(
+                    f"SELECT timestamp, step, value, is_nan {where} "
+                    "ORDER BY timestamp DESC, step DESC, value DESC, is_nan DESC LIMIT 1",
+                    (run_id, key),
+                ).fetchone()
+                self._histories.put(run_id, key, points, total, (last[0], last[1], float(last[2]), last[3]))
+        return points, total
 
     def run_exists(self, run_id: str) -> bool:
         return bool(self._query("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)))
