@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.client import HTTPMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -213,6 +214,10 @@ class StubHTTPServer(ThreadingHTTPServer):
             self.requests[rpc] += 1
 
 
+_MAX_LINE = 65536  # the standard library's limits for a header line and the number of headers
+_MAX_HEADERS = 100
+
+
 class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body go out in separate writes; with Nagle's algorithm on, the body would wait ~40 ms
@@ -223,6 +228,52 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet by default; the CLI's --verbose turns the standard log back on
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def parse_request(self) -> bool:
+        """Read the request line and headers as the base class does, without its email-package parser.
+
+        That parser took about a fifth of the stub's time per small request. Anything but a plain
+        ``METHOD target HTTP/1.x`` line goes to the base class, with its error answers.
+        """
+        words = self.raw_requestline.decode("iso-8859-1").rstrip("\r\n").split()
+        if len(words) != 3 or words[2] not in ("HTTP/1.0", "HTTP/1.1"):
+            return super().parse_request()
+        self.command, path, self.request_version = words
+        self.requestline = " ".join(words)
+        self.path = "/" + path.lstrip("/") if path.startswith("//") else path
+        headers = HTTPMessage()
+        name = None
+        for count in range(_MAX_HEADERS + 1):
+            line = self.rfile.readline(_MAX_LINE + 1)
+            if len(line) > _MAX_LINE:
+                self.send_error(431, "Line too long")
+                return False
+            if line in (b"\r\n", b"\n", b""):
+                break
+            if count == _MAX_HEADERS:
+                self.send_error(431, "Too many headers")
+                return False
+            text = line.decode("iso-8859-1").rstrip("\r\n")
+            if text[:1] in (" ", "\t") and name is not None:  # an obsolete folded continuation line
+                value = headers[name] + " " + text.strip()
+                del headers[name]
+                headers[name] = value
+                continue
+            name, colon, value = text.partition(":")
+            if not colon or not name or name != name.strip():
+                self.send_error(400, f"Bad header line {text[:80]!r}")
+                return False
+            headers[name] = value.strip()
+        self.headers = headers
+        connection = headers.get("Connection", "").lower()
+        self.close_connection = self.request_version == "HTTP/1.0" or connection == "close"
+        if connection == "keep-alive":
+            self.close_connection = False
+        if headers.get("Expect", "").lower() == "100-continue" and self.request_version == "HTTP/1.1":
+            return self.handle_expect_100()
+        return True
 
     # -- responses ------------------------------------------------------------------------------
 

@@ -54,10 +54,14 @@ class ArtifactStore:
         clean = "/".join(p for p in path.split("/") if p not in ("", "."))
         if not clean and not allow_root:
             raise _bad_path(path)
-        target = (self.root / clean).resolve() if clean else self.root
-        if target != self.root and self.root not in target.parents:
+        if not clean:
+            return self.root
+        # Symlinks resolved, the target must still be under the root (strings: pathlib costs more per request).
+        root = str(self.root)
+        target = os.path.realpath(os.path.join(root, clean))
+        if target != root and not target.startswith(root.rstrip(os.sep) + os.sep):
             raise _bad_path(path)
-        return target
+        return Path(target)
 
     def listdir(self, path: str | None) -> list[m.ArtifactsFileInfo]:
         target = self.resolve(path or "", allow_root=True)
