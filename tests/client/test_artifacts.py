@@ -5,6 +5,7 @@ paths escaping the download folder; no truncated file after a dropped download; 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import http.server
 import importlib
@@ -12,6 +13,7 @@ import json
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -456,8 +458,91 @@ def test_many_small_files_go_concurrently_on_a_bounded_pool(tmp_path: Path) -> N
     from mlflow_client.artifacts._common import DEFAULT_MAX_WORKERS
 
     assert min(2 * (os.cpu_count() or 10), 20) == DEFAULT_MAX_WORKERS  # MLflow's default
-    assert 2 <= peak <= DEFAULT_MAX_WORKERS
+    assert peak == DEFAULT_MAX_WORKERS  # tasks that mostly wait get every worker
     assert len(list((tmp_path / "root").iterdir())) == 40
+
+
+def test_uploads_to_a_slow_server_use_every_worker(tmp_path: Path) -> None:
+    """A stub that takes 30 ms per upload (its latency fault): the uploads after the probe go all at once."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(20):
+        (src / f"f{i:02d}").write_bytes(os.urandom(100))
+    active = peak = 0
+    lock = threading.Lock()
+    with StubServer(port=0, faults=[FaultRule(kind="latency", rpc="uploadArtifact", latency_ms=30)]) as server:
+        transport, repo = _proxy_repo(server.url, "slow", max_workers=6)
+        put = repo._put
+
+        def counted_put(local_file: str, remote: str, size: int, progress: Progress) -> None:
+            nonlocal active, peak
+            with lock:
+                active += 1
+                peak = max(peak, active)
+            try:
+                put(local_file, remote, size, progress)
+            finally:
+                with lock:
+                    active -= 1
+
+        repo._put = counted_put  # type: ignore[method-assign]
+        repo.log_artifacts(src)
+        names = sorted(f.path for f in repo.list_artifacts())
+        transport.close()
+    assert names == [f"f{i:02d}" for i in range(20)]
+    assert peak == 6
+
+
+def test_tasks_that_only_compute_run_two_at_a_time() -> None:
+    """Threads cannot hide waiting that is not there: CPU-bound tasks are not spread over the pool."""
+    from mlflow_client.artifacts._common import run_all
+
+    active = peak = 0
+    lock = threading.Lock()
+
+    def compute(i: int) -> int:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        deadline = time.thread_time() + 0.003
+        while time.thread_time() < deadline:
+            pass
+        with lock:
+            active -= 1
+        return i
+
+    assert run_all([functools.partial(compute, i) for i in range(30)], max_workers=8) == list(range(30))
+    assert peak <= 2  # wall/CPU is ~1 (the floor of 2 applies); a pool of 8 shows 3 or more
+
+
+@pytest.mark.parametrize(
+    ("wall", "cpu", "workers"),
+    [
+        (0.5e-3, 0.3e-3, 2),  # a server on this machine: half the time is this process's own work
+        (0.3e-3, 0.3e-3, 2),  # no waiting at all: still two, so that one stalled transfer does not stop all
+        (20e-3, 0.3e-3, 8),  # a server 20 ms away: every worker
+        (1e-3, 0.0, 8),  # no measurable CPU
+        (0.0, 0.0, 2),
+    ],
+)
+def test_how_many_run_at_once(wall: float, cpu: float, workers: int) -> None:
+    from mlflow_client.artifacts._common import concurrency
+
+    assert concurrency(wall, cpu, max_workers=8) == workers
+
+
+@pytest.mark.parametrize("failing", [0, 1, 5])
+def test_the_first_failure_is_raised_whether_probing_or_pooled(failing: int) -> None:
+    from mlflow_client.artifacts._common import run_all
+
+    def task(i: int) -> int:
+        if i == failing:
+            raise MlflowException(f"task {i} failed")
+        return i
+
+    with pytest.raises(MlflowException, match=f"task {failing} failed"):
+        run_all([functools.partial(task, i) for i in range(10)], max_workers=4)
 
 
 def _rss_kb() -> int:

@@ -8,6 +8,7 @@ import re
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import BinaryIO, TypeVar
@@ -119,20 +120,50 @@ def iter_file(
             yield block
 
 
+#: Tasks run one after another before ``run_all`` decides how many to run at once.
+PROBE_TASKS = 2
+#: Never fewer at once: a second transfer keeps going while one stalls (a file system's journal commit,
+#: a lost packet), which the probe cannot foresee.
+MIN_WORKERS = 2
+
+
 def run_all(tasks: Iterable[Callable[[], T]], max_workers: int) -> list[T]:
-    """Run the tasks on a bounded pool; the first failure cancels what has not started and is raised."""
+    """Run the tasks, at most ``max_workers`` at once; the first failure stops new starts and is raised.
+
+    Running more at once only helps while tasks wait (on the network, the server, a disk); with nothing
+    to hide, extra threads only fight over the GIL and add CPU. So the first ``PROBE_TASKS`` run one
+    after another, timed: ``wall`` their shortest wall time, ``cpu`` the CPU time this thread spent in
+    it. About ``wall / cpu`` tasks at once keep one Python thread busy, and that many run the rest,
+    between ``MIN_WORKERS`` and ``max_workers``. Tasks that wait on a server far away get every
+    worker; a server on this machine that answers at once gets two.
+    """
     task_list = list(tasks)
     if len(task_list) <= 1 or max_workers <= 1:
         return [task() for task in task_list]
-    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="mlflow-artifacts") as pool:
-        futures = [pool.submit(task) for task in task_list]
+    results: list[T] = []
+    best = (float("inf"), 0.0)
+    for task in task_list[:PROBE_TASKS]:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        results.append(task())
+        best = min(best, (time.perf_counter() - wall, time.thread_time() - cpu))
+    rest = task_list[PROBE_TASKS:]
+    workers = concurrency(*best, max_workers=max_workers)
+    if workers <= 1 or len(rest) <= 1:
+        return results + [task() for task in rest]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mlflow-artifacts") as pool:
+        futures = [pool.submit(task) for task in rest]
         wait(futures, return_when=FIRST_EXCEPTION)
         for future in futures:
             if future.done() and future.exception() is not None:
                 for other in futures:
                     other.cancel()
                 raise future.exception()  # type: ignore[misc]
-        return [future.result() for future in futures]
+        return results + [future.result() for future in futures]
+
+
+def concurrency(wall: float, cpu: float, *, max_workers: int) -> int:
+    """How many tasks to run at once when one takes ``wall`` seconds, ``cpu`` of them on this thread."""
+    return max(MIN_WORKERS, min(max_workers, round(wall / max(cpu, 1e-6))))
 
 
 class Progress:
