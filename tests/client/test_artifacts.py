@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 from mlflow_client import MlflowClient
@@ -576,3 +576,28 @@ def test_a_200_mb_round_trip_streams(stub: StubServer, tmp_path: Path) -> None:
             got.update(chunk)
     assert got.hexdigest() == digest.hexdigest()
     print(f"RSS growth for a 200 MB upload+download: {growth_mb:.1f} MB")
+
+
+def test_written_files_get_the_mode_a_plain_open_gives(tmp_path: Path) -> None:
+    from mlflow_client.artifacts._common import write_atomically
+
+    def fill(out: BinaryIO) -> None:
+        out.write(b"xxx")
+
+    old = os.umask(0o027)
+    try:
+        write_atomically(str(tmp_path / "new" / "f.txt"), fill, "failed")  # "new" is made too
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new" / "f.txt").read_bytes() == b"xxx"
+    assert (tmp_path / "new" / "f.txt").stat().st_mode & 0o777 == 0o640
+    _no_partials(tmp_path)
+
+
+def test_a_file_that_cannot_be_created_is_named_in_the_error(tmp_path: Path) -> None:
+    from mlflow_client.artifacts._common import write_atomically
+
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    with pytest.raises(MlflowException, match=r"Failed to download x from store: .*blocker"):
+        write_atomically(str(tmp_path / "blocker" / "x"), lambda f: None, "Failed to download x from store")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]

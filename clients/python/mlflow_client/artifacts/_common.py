@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import io
+import itertools
 import os
 import re
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -23,15 +24,7 @@ DEFAULT_MAX_WORKERS = min(2 * (os.cpu_count() or 10), 20)
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
-def _read_umask() -> int:
-    # os.umask can only be read by setting it; done once at import, before any worker thread exists.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-#: Downloaded files get the mode a plain open() would give them (mkstemp's is 0600).
-_FILE_MODE = 0o666 & ~_read_umask()
+_temp_names = itertools.count()  # with the pid, unique in this process; O_EXCL guards against others
 T = TypeVar("T")
 
 
@@ -84,14 +77,17 @@ def write_atomically(target: str, fill: Callable[[BinaryIO], None], failure: str
     """Write ``target`` via a temporary file in the same folder, renamed only when ``fill`` succeeds.
 
     A failure raises an ``MlflowException`` starting with ``failure`` (which names the file and store).
+    The temporary file is created with mode 0666 less the umask, as a plain ``open`` would, so that no
+    chmod is needed: a download of many small files spends much of its time in such metadata calls.
     """
-    folder = os.path.dirname(target) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as f:
+        fd, tmp = _create_temp(target)
+    except OSError as err:
+        raise MlflowException(f"{failure}: {err}", error_code="INTERNAL_ERROR") from err
+    try:
+        # A buffered writer over the raw file: no isatty probe, as open(fd, "wb") would make.
+        with io.BufferedWriter(io.FileIO(fd, "wb"), buffer_size=CHUNK_SIZE) as f:
             fill(f)
-        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, target)
     except BaseException as err:
         with contextlib.suppress(OSError):
@@ -100,6 +96,24 @@ def write_atomically(target: str, fill: Callable[[BinaryIO], None], failure: str
             code = err.error_code if isinstance(err, MlflowException) else "INTERNAL_ERROR"
             raise MlflowException(f"{failure}: {err}", error_code=code) from err
         raise
+
+
+def _create_temp(target: str) -> tuple[int, str]:
+    """A new file beside ``target`` (its folder created if missing), open for writing."""
+    folder = os.path.dirname(target) or "."
+    prefix = os.path.join(folder, f".{os.path.basename(target)}.{os.getpid()}.")
+    made_folder = False
+    while True:
+        tmp = f"{prefix}{next(_temp_names)}.part"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue  # left by another process with our pid before: take the next name
+        except FileNotFoundError:
+            if made_folder:
+                raise
+            os.makedirs(folder, exist_ok=True)
+            made_folder = True
 
 
 def iter_file(
