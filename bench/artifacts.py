@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -249,17 +250,24 @@ def fmt(v: float | None, spec: str) -> str:
 VERBOSE = False
 
 
-def best_of(repeat: int, once: Callable[[], tuple[float, float]], label: str = "") -> tuple[float, float]:
-    """Fastest time and largest RSS growth over ``repeat`` runs (each a fresh process, verified, cleaned up)."""
-    times, rss = [], []
-    for _ in range(repeat):
-        settle()
-        t, r = once()
-        times.append(t)
-        rss.append(r)
+def interleaved(repeat: int, cases: dict[str, Callable[[], tuple[float, float]]]) -> dict[str, tuple[float, float]]:
+    """Fastest time and largest RSS growth per case over ``repeat`` rounds (each run a fresh process, verified,
+    cleaned up). Every round runs every case, in an order that rotates, so that a slow spell of the machine (disk
+    write-back, a noisy neighbour) falls on all of them rather than on whichever case ran then."""
+    times: dict[str, list[float]] = {label: [] for label in cases}
+    rss: dict[str, list[float]] = {label: [] for label in cases}
+    labels = list(cases)
+    for round_ in range(repeat):
+        for label in labels[round_ % len(labels) :] + labels[: round_ % len(labels)]:
+            settle()
+            t, r = cases[label]()
+            times[label].append(t)
+            rss[label].append(r)
     if VERBOSE:
-        print(f"  {label}: " + " ".join(f"{t:.2f}s" for t in times) + f" rss {max(rss):.1f} MB", file=sys.stderr)
-    return min(times), max(rss)
+        for label in labels:
+            runs = " ".join(f"{t:.2f}s" for t in times[label])
+            print(f"  {label}: {runs} rss {max(rss[label]):.1f} MB", file=sys.stderr)
+    return {label: (min(times[label]), max(rss[label])) for label in labels}
 
 
 def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 - one linear script
@@ -324,9 +332,15 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 - one linear s
                 shutil.rmtree(proxy_dir(dest, uri))
                 return seconds, 0.0
 
-            ours_up, ours_up_rss = best_of(n, lambda: up("ours_up"), "ours upload")
-            theirs_up, theirs_up_rss = best_of(n, lambda: up("theirs_up"), "official upload")
-            curl_up, _ = best_of(n, curl_up_once, "curl upload")
+            got = interleaved(
+                n,
+                {
+                    "ours upload": lambda: up("ours_up"),
+                    "official upload": lambda: up("theirs_up"),
+                    "curl": curl_up_once,
+                },
+            )
+            (ours_up, ours_up_rss), (theirs_up, theirs_up_rss), (curl_up, _) = got.values()
             rows.append(
                 (f"big file {mb:.0f} MiB upload (proxy)", ours_up, theirs_up, curl_up, ours_up_rss, theirs_up_rss)
             )
@@ -338,12 +352,26 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 - one linear s
             )
             check_big(proxy_dir(dest, src_uri) / BIG_NAME, big_sha, "download source")
 
-            def down(case: str, name: str, check: Callable[[str], None]) -> tuple[float, float]:
-                dst = out / case
+            # Trees of many small files are removed only after their case, not between its runs: ext4 skips
+            # inodes freed in the last ~30 s when it allocates new ones, so a run right after deleting 1000 files
+            # spends its time in the kernel's inode search (seen with perf: recently_deleted, find_inode_bit).
+            later: list[Path] = []
+            runs = itertools.count()
+
+            def remove_later() -> None:
+                for tree in later:
+                    shutil.rmtree(tree)
+                later.clear()
+
+            def down(case: str, name: str, check: Callable[[str], None], *, keep: bool = False) -> tuple[float, float]:
+                dst = out / f"{case}-{next(runs)}"
                 spec = {"run_id": src_run} if case.startswith("ours") else {"artifact_uri": src_uri}
                 seconds, rss, got = run_case(case=case, url=url, name=name, dst=str(dst), **spec)
                 check(got or str(dst / name))
-                shutil.rmtree(dst)
+                if keep:
+                    later.append(dst)
+                else:
+                    shutil.rmtree(dst)
                 return seconds, rss
 
             def check_big_down(path: str) -> None:
@@ -356,11 +384,15 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 - one linear s
                 target.unlink()
                 return seconds, 0.0
 
-            ours_down, ours_down_rss = best_of(n, lambda: down("ours_down", BIG_NAME, check_big_down), "ours download")
-            theirs_down, theirs_down_rss = best_of(
-                n, lambda: down("theirs_down", BIG_NAME, check_big_down), "official download"
+            got = interleaved(
+                n,
+                {
+                    "ours download": lambda: down("ours_down", BIG_NAME, check_big_down),
+                    "official download": lambda: down("theirs_down", BIG_NAME, check_big_down),
+                    "curl download": curl_down_once,
+                },
             )
-            curl_down, _ = best_of(n, curl_down_once, "curl download")
+            (ours_down, ours_down_rss), (theirs_down, theirs_down_rss), (curl_down, _) = got.values()
             (proxy_dir(dest, src_uri) / BIG_NAME).unlink(missing_ok=True)
             rows.append(
                 (
@@ -395,10 +427,21 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 - one linear s
                 cp_dst.unlink()
                 return seconds, rss
 
-            ours_local, ours_local_rss = best_of(n, lambda: local_up("ours_up"), "ours file: store")
-            theirs_local, theirs_local_rss = best_of(n, lambda: local_up("theirs_up"), "official file: store")
-            cp_time, _ = best_of(n, cp_once, "cp")
-            copyfile_time, copyfile_rss = best_of(n, copyfile_once, "copyfile")
+            got = interleaved(
+                n,
+                {
+                    "ours file: store": lambda: local_up("ours_up"),
+                    "official file: store": lambda: local_up("theirs_up"),
+                    "cp": cp_once,
+                    "copyfile": copyfile_once,
+                },
+            )
+            (
+                (ours_local, ours_local_rss),
+                (theirs_local, theirs_local_rss),
+                (cp_time, _),
+                (copyfile_time, copyfile_rss),
+            ) = got.values()
             rows.append(
                 (
                     f"big file {mb:.0f} MiB log_artifact (file: store)",
@@ -420,11 +463,17 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 - one linear s
                 run_id, uri = new_run()
                 seconds, rss, _ = run_case(case=case, url=url, run_id=run_id, src=str(small))
                 check_tree(proxy_dir(dest, uri) / SMALL_DIR, small_tree, f"{case} log_artifacts")
-                shutil.rmtree(proxy_dir(dest, uri))
+                later.append(proxy_dir(dest, uri))
                 return seconds, rss
 
-            ours_sup, ours_sup_rss = best_of(n, lambda: dir_up("ours_dir_up"), "ours log_artifacts")
-            theirs_sup, theirs_sup_rss = best_of(n, lambda: dir_up("theirs_dir_up"), "official log_artifacts")
+            got = interleaved(
+                n,
+                {
+                    "ours log_artifacts": lambda: dir_up("ours_dir_up"),
+                    "official log_artifacts": lambda: dir_up("theirs_dir_up"),
+                },
+            )
+            (ours_sup, ours_sup_rss), (theirs_sup, theirs_sup_rss) = got.values()
             rows.append(
                 (
                     f"{SMALL_FILES} x {SMALL_SIZE // 1024} KB log_artifacts (proxy)",
@@ -440,12 +489,15 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 - one linear s
             def check_small_down(path: str) -> None:
                 check_tree(path, small_tree, "download_artifacts (folder)")
 
-            ours_sdown, ours_sdown_rss = best_of(
-                n, lambda: down("ours_down", SMALL_DIR, check_small_down), "ours dir download"
+            got = interleaved(
+                n,
+                {
+                    "ours dir download": lambda: down("ours_down", SMALL_DIR, check_small_down, keep=True),
+                    "official dir download": lambda: down("theirs_down", SMALL_DIR, check_small_down, keep=True),
+                },
             )
-            theirs_sdown, theirs_sdown_rss = best_of(
-                n, lambda: down("theirs_down", SMALL_DIR, check_small_down), "official dir download"
-            )
+            remove_later()
+            (ours_sdown, ours_sdown_rss), (theirs_sdown, theirs_sdown_rss) = got.values()
             rows.append(
                 (
                     f"{SMALL_FILES} x {SMALL_SIZE // 1024} KB download_artifacts (proxy)",
