@@ -58,14 +58,14 @@ class WireHistories:
             if not new_key:
                 return
             entry = self._add(run_id, key, _History(bytearray(), 0, None))
-        # Equal points are one row in the database (its UNIQUE constraint), and so one point here.
-        points = sorted(set(points))
-        if not points:
+        if len(points) > 1:  # equal points are one row in the database (its UNIQUE constraint), so one here
+            points = sorted(set(points))
+        elif not points:
             return
         if entry.last is not None and points[0][0] <= entry.last:
             self.drop(run_id, key)  # out of order, or a duplicate the database ignored: rebuilt on the next read
             return
-        added = ",".join(wire for _, wire in points).encode()
+        added = (points[0][1] if len(points) == 1 else ",".join(wire for _, wire in points)).encode()
         if entry.body:
             entry.body += b","
             self._bytes += 1

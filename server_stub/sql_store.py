@@ -16,11 +16,13 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+import msgspec
 from mlflow_client._generated import models as m
-from mlflow_client._generated._runtime import encode
 
 from .errors import StubError, invalid, not_found
 from .histories import SortKey, WireHistories
+
+_json = msgspec.json.encode
 
 ACTIVE, DELETED = "active", "deleted"
 # SQL stores keep +-infinity as the largest finite doubles; NaN is kept as a flag (SQLite turns NaN into NULL).
@@ -132,9 +134,11 @@ def _loaded_value(value: float | None, is_nan: int) -> float:
 
 
 def _wire_point(key: str, value: float, timestamp: int, step: int) -> str:
-    """A history point as getMetricHistory sends it, stored beside the point when it is logged."""
-    value = value or 0.0  # SQLite keeps no negative zero: the point reads back as 0.0
-    return encode(m.Metric(key=key, value=value, timestamp=timestamp, step=step)).decode()
+    """A history point as getMetricHistory sends it: what ``encode(m.Metric(...))`` gives, built without a
+    message, since one is stored beside every point logged. Only NaN needs spelling (infinities are stored as the
+    largest doubles), and SQLite keeps no negative zero, so such a point reads back as 0.0."""
+    value_json = '"NaN"' if math.isnan(value) else _json(value or 0.0).decode()
+    return f'{{"key":{_json(key).decode()},"value":{value_json},"timestamp":{timestamp},"step":{step}}}'
 
 
 def _newer(a: tuple[int, int, float], b: tuple[int, int, float]) -> bool:
