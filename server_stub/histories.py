@@ -17,7 +17,7 @@ SortKey = tuple[int, int, float, int]
 HISTORY_BUDGET_BYTES = 256 << 20
 
 
-@dataclass
+@dataclass(slots=True)
 class _History:
     body: bytearray
     count: int
@@ -48,32 +48,36 @@ class WireHistories:
         self.drop(run_id, key)
         self._add(run_id, key, _History(bytearray(body), count, last))
 
-    def extend(self, run_id: str, key: str, points: list[tuple[SortKey, str]], *, new_key: bool) -> None:
-        """Points just stored for a key: appended when they all come after the kept history's last point.
+    def extend(self, run_id: str, logged: dict[str, list[tuple[SortKey, str]]], new_keys: set[str]) -> None:
+        """Points just stored, by key: appended to a key's history when they all come after its last point.
 
-        A key the run never had before starts a history here; for other keys only a kept history is extended.
+        A key the run never had before (in ``new_keys``) starts a history here; for other keys only a kept
+        history is extended. Called for every batch logged, so it is written for the one-point case.
         """
-        entry = self._entries.get((run_id, key))
-        if entry is None:
-            if not new_key:
-                return
-            entry = self._add(run_id, key, _History(bytearray(), 0, None))
-        if len(points) > 1:  # equal points are one row in the database (its UNIQUE constraint), so one here
-            points = sorted(set(points))
-        elif not points:
-            return
-        if entry.last is not None and points[0][0] <= entry.last:
-            self.drop(run_id, key)  # out of order, or a duplicate the database ignored: rebuilt on the next read
-            return
-        added = (points[0][1] if len(points) == 1 else ",".join(wire for _, wire in points)).encode()
-        if entry.body:
-            entry.body += b","
-            self._bytes += 1
-        entry.body += added
-        entry.count += len(points)
-        entry.last = points[-1][0]
-        self._bytes += len(added)
-        self._entries.move_to_end((run_id, key))
+        entries = self._entries
+        added_bytes = 0
+        for key, logged_points in logged.items():
+            entry = entries.get((run_id, key))
+            if entry is None:
+                if key not in new_keys:
+                    continue
+                entry = entries[(run_id, key)] = _History(bytearray(), 0, None)
+            # Equal points are one row in the database (its UNIQUE constraint), and so one point here.
+            points = sorted(set(logged_points)) if len(logged_points) > 1 else logged_points
+            if not points:
+                continue
+            if entry.last is not None and points[0][0] <= entry.last:
+                self.drop(run_id, key)  # out of order, or a duplicate the database ignored: rebuilt when read
+                continue
+            added = (points[0][1] if len(points) == 1 else ",".join(wire for _, wire in points)).encode()
+            if entry.body:
+                added = b"," + added
+            entry.body += added
+            entry.count += len(points)
+            entry.last = points[-1][0]
+            added_bytes += len(added)
+            entries.move_to_end((run_id, key))
+        self._bytes += added_bytes
         self._evict()
 
     def drop(self, run_id: str, key: str) -> None:

@@ -534,9 +534,7 @@ class SqlStore:
                     db.execute("UPDATE runs SET run_name = ? WHERE run_id = ?", (t.value, run_id))
             logged, new_keys = self._log_metrics(db, run_id, metrics)
         # Committed, and still under the lock: no reader sees the database and the kept histories disagree.
-        histories = self._kept_histories()
-        for key, points in logged.items():
-            histories.extend(run_id, key, points, new_key=key in new_keys)
+        self._kept_histories().extend(run_id, logged, new_keys)
 
     def _log_metrics(
         self, db: sqlite3.Connection, run_id: str, metrics: Sequence[m.Metric]

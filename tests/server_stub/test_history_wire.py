@@ -183,24 +183,24 @@ def test_a_write_through_another_connection_is_seen(tmp_path: Path) -> None:
 def test_histories_over_the_budget_are_dropped_least_recently_used_first() -> None:
     kept = WireHistories(budget=100)
     point = '{"key":"k","value":1.0,"timestamp":1,"step":1}'  # 48 bytes
-    kept.extend("r", "a", [((1, 1, 1.0, 0), point)], new_key=True)
-    kept.extend("r", "b", [((1, 1, 1.0, 0), point)], new_key=True)
+    kept.extend("r", {"a": [((1, 1, 1.0, 0), point)]}, {"a"})
+    kept.extend("r", {"b": [((1, 1, 1.0, 0), point)]}, {"b"})
     assert kept.get("r", "a") == (point.encode(), 1)  # "a" is now the more recently used
-    kept.extend("r", "c", [((1, 1, 1.0, 0), point)], new_key=True)
+    kept.extend("r", {"c": [((1, 1, 1.0, 0), point)]}, {"c"})
     assert kept.get("r", "b") is None and kept.get("r", "a") is not None and kept.get("r", "c") is not None
-    kept.extend("r", "a", [((2, 1, 1.0, 0), point)], new_key=False)  # "a" grows to 97 bytes: only it fits
+    kept.extend("r", {"a": [((2, 1, 1.0, 0), point)]}, set())  # "a" grows to 97 bytes: only it fits
     assert len(kept) == 1 and kept.get("r", "a") == (f"{point},{point}".encode(), 2)
-    kept.extend("r", "z", [((1, 1, 1.0, 0), point)], new_key=False)  # not kept, not new: nothing to extend
+    kept.extend("r", {"z": [((1, 1, 1.0, 0), point)]}, set())  # not kept, not new: nothing to extend
     assert kept.get("r", "z") is None
 
 
 def test_points_out_of_order_drop_the_history_until_it_is_read_again() -> None:
     kept = WireHistories()
-    kept.extend("r", "a", [((5, 0, 1.0, 0), "x")], new_key=True)
-    kept.extend("r", "a", [((6, 0, 1.0, 0), "y"), ((6, 0, 1.0, 0), "y")], new_key=False)
+    kept.extend("r", {"a": [((5, 0, 1.0, 0), "x")]}, {"a"})
+    kept.extend("r", {"a": [((6, 0, 1.0, 0), "y"), ((6, 0, 1.0, 0), "y")]}, set())
     assert kept.get("r", "a") == (b"x,y", 2)
-    kept.extend("r", "a", [((6, 0, 1.0, 0), "y")], new_key=False)  # a duplicate the database ignores
+    kept.extend("r", {"a": [((6, 0, 1.0, 0), "y")]}, set())  # a duplicate the database ignores
     assert kept.get("r", "a") is None
     kept.put("r", "a", b"x,y", 2, (6, 0, 1.0, 0))
-    kept.extend("r", "a", [((4, 0, 1.0, 0), "w")], new_key=False)
+    kept.extend("r", {"a": [((4, 0, 1.0, 0), "w")]}, set())
     assert kept.get("r", "a") is None
