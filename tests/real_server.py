@@ -60,6 +60,8 @@ def real_mlflow_server(
         _mlflow_cli(), port, f"sqlite:///{workdir / 'mlflow.db'}", str(workdir / "artifacts"), *extra_args
     )
     env = {**(env if env is not None else {**os.environ, "MLFLOW_TRACKING_URI": ""}), "PYTHONUNBUFFERED": "1"}
+    # MLflow 3's job runner (GenAI jobs, unused here) makes a folder in /dev/shm per server and never removes it.
+    env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
