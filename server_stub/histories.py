@@ -46,7 +46,9 @@ class WireHistories:
     def put(self, run_id: str, key: str, body: bytes, count: int, last: SortKey | None) -> None:
         """Keep a history read from the database; ``last`` is its last point's sort key."""
         self.drop(run_id, key)
-        self._add(run_id, key, _History(bytearray(body), count, last))
+        self._entries[(run_id, key)] = _History(bytearray(body), count, last)
+        self._bytes += len(body)
+        self._evict()
 
     def extend(self, run_id: str, logged: dict[str, list[tuple[SortKey, str]]], new_keys: set[str]) -> None:
         """Points just stored, by key: appended to a key's history when they all come after its last point.
@@ -88,12 +90,6 @@ class WireHistories:
     def clear(self) -> None:
         self._entries.clear()
         self._bytes = 0
-
-    def _add(self, run_id: str, key: str, entry: _History) -> _History:
-        self._entries[(run_id, key)] = entry
-        self._bytes += len(entry.body)
-        self._evict()
-        return entry
 
     def _evict(self) -> None:
         while self._bytes > self.budget and self._entries:

@@ -511,30 +511,29 @@ class SqlStore:
     ) -> None:
         """Log everything or nothing: any conflict rolls the whole batch back."""
         with self._lock:
-            self._log_batch(run_id, metrics, params, tags)
-
-    def _log_batch(
-        self, run_id: str, metrics: Sequence[m.Metric], params: Sequence[m.Param], tags: Sequence[m.RunTag]
-    ) -> None:
-        with self._tx() as db:
-            self._active_run(db, run_id)
-            for p in params:
-                row = db.execute("SELECT value FROM params WHERE run_id = ? AND key = ?", (run_id, p.key)).fetchone()
-                if row is not None and row[0] != p.value:
-                    raise invalid(
-                        f"Changing param values is not allowed. Param with key='{p.key}' was already logged "
-                        f"with value='{row[0]}' for run ID='{run_id}'. Attempted logging new value '{p.value}'."
-                    )
-            db.executemany("INSERT OR IGNORE INTO params VALUES (?, ?, ?)", [(run_id, p.key, p.value) for p in params])
-            # An empty run name is ignored altogether: the tag and the run keep their name.
-            tags = [t for t in tags if t.key != _RUN_NAME_TAG or t.value]
-            db.executemany(_UPSERT_TAG, [(run_id, t.key, t.value) for t in tags])
-            for t in tags:
-                if t.key == _RUN_NAME_TAG:
-                    db.execute("UPDATE runs SET run_name = ? WHERE run_id = ?", (t.value, run_id))
-            logged, new_keys = self._log_metrics(db, run_id, metrics)
-        # Committed, and still under the lock: no reader sees the database and the kept histories disagree.
-        self._kept_histories().extend(run_id, logged, new_keys)
+            with self._tx() as db:
+                self._active_run(db, run_id)
+                for p in params:
+                    row = db.execute(
+                        "SELECT value FROM params WHERE run_id = ? AND key = ?", (run_id, p.key)
+                    ).fetchone()
+                    if row is not None and row[0] != p.value:
+                        raise invalid(
+                            f"Changing param values is not allowed. Param with key='{p.key}' was already logged "
+                            f"with value='{row[0]}' for run ID='{run_id}'. Attempted logging new value '{p.value}'."
+                        )
+                db.executemany(
+                    "INSERT OR IGNORE INTO params VALUES (?, ?, ?)", [(run_id, p.key, p.value) for p in params]
+                )
+                # An empty run name is ignored altogether: the tag and the run keep their name.
+                tags = [t for t in tags if t.key != _RUN_NAME_TAG or t.value]
+                db.executemany(_UPSERT_TAG, [(run_id, t.key, t.value) for t in tags])
+                for t in tags:
+                    if t.key == _RUN_NAME_TAG:
+                        db.execute("UPDATE runs SET run_name = ? WHERE run_id = ?", (t.value, run_id))
+                logged, new_keys = self._log_metrics(db, run_id, metrics)
+            # Committed, and still under the lock: no reader sees the database and the kept histories disagree.
+            self._kept_histories().extend(run_id, logged, new_keys)
 
     def _log_metrics(
         self, db: sqlite3.Connection, run_id: str, metrics: Sequence[m.Metric]
