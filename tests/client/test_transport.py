@@ -441,7 +441,7 @@ def test_rest_error_is_the_old_name_of_rest_exception() -> None:
 
 
 def test_stream_yields_the_body_and_retries_before_the_first_byte(stub: StubServer) -> None:
-    payload = os.urandom(3_000_000)  # more than one read of STREAM_READ_BYTES
+    payload = os.urandom(3_000_000)  # more than one read of READ_BYTES
     with make(stub.url) as t:
         t.request(
             "PUT", ARTIFACTS + "dir/blob.bin", content=payload, headers={"Content-Type": "application/octet-stream"}
@@ -456,28 +456,25 @@ def test_stream_yields_the_body_and_retries_before_the_first_byte(stub: StubServ
     assert info.value.http_status == 404 and isinstance(info.value, ResourceNotFound)
 
 
-def test_stream_reads_big_blocks_and_restores_the_connection(stub: StubServer) -> None:
-    import httpcore
-    from mlflow_client._transport import STREAM_READ_BYTES, _http11_connection
+def test_stream_reads_big_blocks(stub: StubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlflow_client import _wire
 
-    payload = os.urandom(5 * STREAM_READ_BYTES)
-    default = httpcore._sync.http11.HTTP11Connection.READ_NUM_BYTES
-    seen: list[int] = []
+    asked: list[int] = []
+    recv = _wire._Connection.recv
+
+    def recording_recv(self: Any, size: int) -> bytes:
+        asked.append(size)
+        return recv(self, size)
+
+    payload = os.urandom(5 * _wire.READ_BYTES + 7)
     with make(stub.url) as t:
         t.request("PUT", ARTIFACTS + "big.bin", content=payload, headers={"Content-Type": "application/octet-stream"})
+        monkeypatch.setattr(_wire._Connection, "recv", recording_recv)
         with t.stream("GET", ARTIFACTS + "big.bin") as chunks:
             received = b"".join(chunks)
-        # The pinned httpx/httpcore still have the shape _http11_connection reaches through.
-        with t._client.stream("GET", stub.url + ARTIFACTS + "big.bin") as raw:
-            connection = _http11_connection(raw)
-            assert connection is not None
-            seen.append(connection.READ_NUM_BYTES)
-        with t.stream("GET", ARTIFACTS + "big.bin") as chunks:
-            sizes = [len(c) for c in chunks]
     assert received == payload
-    assert seen == [default] and default < STREAM_READ_BYTES  # the tweak did not outlive its stream
-    assert max(sizes) > default  # reads were bigger than httpcore's default
-    assert default == httpcore._sync.http11.HTTP11Connection.READ_NUM_BYTES  # nothing global changed
+    # Past the head, the body is asked for in blocks of READ_BYTES (httpcore asked for 64 KiB).
+    assert asked[0] == _wire.HEAD_READ_BYTES and asked[1:5] == [_wire.READ_BYTES] * 4
 
 
 class BreaksMidway(httpx.SyncByteStream):

@@ -64,9 +64,6 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Statuses that, with a Retry-After header, say the request was turned away unprocessed, so even a
 #: non-idempotent request may be sent again.
 REFUSED_STATUSES = frozenset({429, 503})
-#: Socket read size while streaming a download. httpcore reads 64 KiB at a time, and its per-read Python
-#: work kept a 1 GiB download ~12% behind curl; 1 MiB reads match curl (bench/artifacts.py).
-STREAM_READ_BYTES = 1024 * 1024
 
 #: Deprecated name of ``RestException``, kept for code written against the first transport.
 RestError = RestException
@@ -289,6 +286,27 @@ def ssl_context_from_settings(settings: Settings) -> ssl.SSLContext | bool:
 # -- the transport ------------------------------------------------------------------------------------
 
 
+def _default_transports(
+    verify: ssl.SSLContext | bool,
+) -> tuple[httpx.BaseTransport, dict[str, httpx.BaseTransport | None]]:
+    """Our wire for direct connections, and httpx's proxy transports for what the environment proxies.
+
+    httpx mounts ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` (minus ``NO_PROXY``) only when it builds the
+    default transport itself, so with ours they are mounted here, the way httpx would (its own reading of
+    the environment, as before: requests and MLflow honour the same variables).
+    """
+    import httpx
+    from httpx._utils import get_environment_proxies  # pinned in constraints.txt; a test covers it
+
+    from ._wire import WireTransport
+
+    mounts: dict[str, httpx.BaseTransport | None] = {
+        pattern: None if proxy is None else httpx.HTTPTransport(proxy=proxy, verify=verify)
+        for pattern, proxy in get_environment_proxies().items()
+    }
+    return WireTransport(verify), mounts
+
+
 def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     """``http://user:pw@host/x`` -> (``http://host/x``, (user, pw)): credentials go in a header, never in
     a URL that httpx would log."""
@@ -373,11 +391,16 @@ class HttpTransport:
             from ._httpx_client import Client
 
             timeout = self.settings.timeout
+            verify = ssl_context_from_settings(self.settings)
+            mounts = None
+            if transport is None:
+                transport, mounts = _default_transports(verify)
             client = Client(
                 timeout=httpx.Timeout(timeout, connect=min(timeout, DEFAULT_CONNECT_TIMEOUT)),
-                verify=ssl_context_from_settings(self.settings),
+                verify=verify,
                 follow_redirects=self.settings.allow_redirects,
                 transport=transport,
+                mounts=mounts,
             )
         self._client = client
 
@@ -436,17 +459,9 @@ class HttpTransport:
             retry_policy=retry_policy,
             stream=True,
         )
-        length = response.headers.get("Content-Length", "")
-        big = not length.isdigit() or int(length) > STREAM_READ_BYTES  # small bodies: a 1 MiB buffer costs more
-        connection = _http11_connection(response) if big else None
-        if connection is not None:
-            connection.READ_NUM_BYTES = STREAM_READ_BYTES
         try:
             yield self._chunks(response, method, path)
         finally:
-            if connection is not None:  # back to httpcore's default for whatever the connection serves next
-                with contextlib.suppress(AttributeError):
-                    del connection.READ_NUM_BYTES
             response.close()
 
     def close(self) -> None:
@@ -620,19 +635,3 @@ class HttpTransport:
             yield from response.iter_bytes()
         except httpx.HTTPError as err:
             raise self._connection_error(err, method, path) from err
-
-
-def _http11_connection(response: httpx.Response) -> Any:
-    """The httpcore HTTP/1.1 connection a streamed response is read from, or ``None``.
-
-    Reaches through private attributes of httpx 0.28 / httpcore 1.0 (pinned in constraints.txt):
-    Response.stream -> ResponseStream -> PoolByteStream -> HTTP11ConnectionByteStream -> HTTP11Connection.
-    Anything else (another version, HTTP/2, a mounted transport) gives ``None`` and the default read size;
-    tests/client/test_transport.py fails if the pinned versions stop matching.
-    """
-    node: Any = response.stream
-    for attr in ("_stream", "_httpcore_stream", "_stream", "_connection"):
-        node = getattr(node, attr, None)
-        if node is None:
-            return None
-    return node if isinstance(getattr(node, "READ_NUM_BYTES", None), int) else None
