@@ -474,13 +474,13 @@ def test_uploads_to_a_slow_server_use_every_worker(tmp_path: Path) -> None:
         transport, repo = _proxy_repo(server.url, "slow", max_workers=6)
         put = repo._put
 
-        def counted_put(local_file: str, remote: str, size: int, progress: Progress) -> None:
+        def counted_put(local_file: str, remote: str, size: int, progress: Progress, data: bytes | None = None) -> None:
             nonlocal active, peak
             with lock:
                 active += 1
                 peak = max(peak, active)
             try:
-                put(local_file, remote, size, progress)
+                put(local_file, remote, size, progress, data)
             finally:
                 with lock:
                     active -= 1
@@ -601,3 +601,42 @@ def test_a_file_that_cannot_be_created_is_named_in_the_error(tmp_path: Path) -> 
     with pytest.raises(MlflowException, match=r"Failed to download x from store: .*blocker"):
         write_atomically(str(tmp_path / "blocker" / "x"), lambda f: None, "Failed to download x from store")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
+
+
+@pytest.mark.parametrize("size", [0, 1, 4096, 10_000])
+def test_read_small_returns_the_whole_file_up_to_the_limit(tmp_path: Path, size: int) -> None:
+    from mlflow_client.artifacts._common import read_small
+
+    data = os.urandom(size)
+    (tmp_path / "f").write_bytes(data)
+    assert read_small(str(tmp_path / "f"), 10_000) == (size, data)
+
+
+def test_read_small_leaves_bigger_files_to_streaming(tmp_path: Path) -> None:
+    from mlflow_client.artifacts._common import read_small
+
+    (tmp_path / "f").write_bytes(b"x" * 10_001)
+    assert read_small(str(tmp_path / "f"), 10_000) == (10_001, None)
+
+
+def test_read_small_reads_to_the_end_of_a_file_that_is_not_what_fstat_said(tmp_path: Path) -> None:
+    """A pipe reports size 0 and delivers in pieces: what a file growing while read looks like."""
+    from mlflow_client.artifacts._common import read_small
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(b"a" * 5000 + b"b" * 5000))
+    writer.start()
+    try:
+        got = read_small(str(fifo), 10_000)
+    finally:
+        writer.join()
+    assert got == (10_000, b"a" * 5000 + b"b" * 5000)
+
+
+def test_logging_a_file_that_vanished_names_the_file_and_the_store(stub: StubServer, tmp_path: Path) -> None:
+    transport, repo = _proxy_repo(stub.url, "vanished")
+    with pytest.raises(MlflowException) as info:
+        repo._log_file(str(tmp_path / "gone.txt"), None, Progress("x", 0, enabled=False))
+    transport.close()
+    assert "gone.txt" in info.value.message and repo.artifact_uri in info.value.message

@@ -25,7 +25,7 @@ from .._generated.endpoints import ENDPOINTS
 from ..entities import FileInfo
 from ..exceptions import MlflowConnectionError, MlflowException
 from . import ArtifactRepository
-from ._common import Progress, iter_file, join_remote, run_all
+from ._common import Progress, iter_file, join_remote, read_small, run_all
 
 if TYPE_CHECKING:
     import httpx
@@ -141,11 +141,17 @@ class ProxyArtifactRepository(ArtifactRepository):
     def _log_file(self, local_file: str, artifact_path: str | None, progress: Progress) -> None:
         name = os.path.basename(local_file)
         remote_dir = self._remote(artifact_path)
-        size = os.path.getsize(local_file)
         try:
+            # A small file is read whole with four system calls; each is a chance for another upload
+            # thread to take the GIL, and with many small files those hand-overs cost more than the reading.
+            size, data = read_small(local_file, SMALL_BODY)
             if size >= self.multipart_threshold and self._try_multipart(local_file, remote_dir, size, progress):
                 return
-            self._put(local_file, join_remote(remote_dir, name), size, progress)
+            self._put(local_file, join_remote(remote_dir, name), size, progress, data)
+        except OSError as err:
+            raise MlflowException(
+                f"Failed to log artifact {local_file} to {self.artifact_uri}: {err}", error_code="INTERNAL_ERROR"
+            ) from err
         except MlflowException as err:
             raise type(err)(
                 f"Failed to log artifact {local_file} to {self.artifact_uri}: {err.message}",
@@ -153,20 +159,19 @@ class ProxyArtifactRepository(ArtifactRepository):
                 http_status=err.http_status,
             ) from err
 
-    def _put(self, local_file: str, remote: str, size: int, progress: Progress) -> None:
+    def _put(self, local_file: str, remote: str, size: int, progress: Progress, data: bytes | None = None) -> None:
         # The transport never retries a streamed body (it cannot replay an iterator), but a PUT of a
         # file is idempotent and the file can be read again: retry here, as the transport's policy says.
         policy = self.transport.retry_policy
-        small = size <= SMALL_BODY
+        small = data is not None
         attempt = 0
         while True:
             attempt += 1
             try:
                 body: bytes | Iterator[bytes]
                 length = size
-                if small:  # one read and one body, which the transport could replay itself
-                    with open(local_file, "rb") as f:
-                        body = f.read()
+                if data is not None:  # one body, which the transport could replay itself
+                    body = data
                     length = len(body)
                 else:
                     body = iter_file(local_file, progress=progress if attempt == 1 else None)
