@@ -7,8 +7,11 @@ followed) must stay under the root. Uploads stream to a temporary file that is r
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import shutil
+import stat
 import tempfile
 import threading
 import uuid
@@ -27,10 +30,43 @@ def _bad_path(path: str) -> StubError:
     return invalid(f"Invalid path: {path}")
 
 
+_temp_names = itertools.count()
+
+
+def _create_temp(folder: str) -> tuple[int, str]:
+    """A new, empty file in ``folder`` (made if missing), mode 0666 less the umask, open for writing."""
+    made = False
+    while True:
+        tmp = os.path.join(folder, f".upload-{os.getpid()}-{next(_temp_names)}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            if made:
+                raise
+            os.makedirs(folder, exist_ok=True)
+            made = True
+
+
+def _has_symlink(root: str, names: list[str]) -> bool:
+    """Whether any existing path ``root/names[0]/.../names[i]`` is a symlink."""
+    current = root
+    for name in names:
+        current = os.path.join(current, name)
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                return True
+        except (FileNotFoundError, NotADirectoryError):
+            return False  # nothing below a missing component exists, symlinks included
+    return False
+
+
 class ArtifactStore:
     def __init__(self, root: str | os.PathLike[str], multipart: bool = False) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self._root_str = str(self.root)
         self.multipart = multipart
         # Parts wait outside the root so that listings never show them.
         self._staging_root = Path(tempfile.mkdtemp(prefix="stub-multipart-"))
@@ -56,11 +92,15 @@ class ArtifactStore:
             raise _bad_path(path)
         if not clean:
             return self.root
-        # Symlinks resolved, the target must still be under the root (strings: pathlib costs more per request).
-        root = str(self.root)
-        target = os.path.realpath(os.path.join(root, clean))
-        if target != root and not target.startswith(root.rstrip(os.sep) + os.sep):
-            raise _bad_path(path)
+        # Symlinks resolved, the target must still be under the root. The root itself is resolved once, so
+        # only the components below it are looked at; without a symlink among them the path is already real
+        # (one lstat per existing component, where realpath also walks the root's own components).
+        root = self._root_str
+        target = os.path.join(root, *clean.split("/"))
+        if _has_symlink(root, clean.split("/")):
+            target = os.path.realpath(target)
+            if target != root and not target.startswith(root.rstrip(os.sep) + os.sep):
+                raise _bad_path(path)
         return Path(target)
 
     def listdir(self, path: str | None) -> list[m.ArtifactsFileInfo]:
@@ -107,20 +147,26 @@ class ArtifactStore:
 
     def write(self, path: str, body: Iterable[bytes]) -> int:
         """Stream ``body`` into ``path``; readers never see a half-written file."""
-        target = self.resolve(path)
-        if target.is_dir():
-            raise invalid(f"Path {path} is a directory.")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        target = str(self.resolve(path))
+        # Plain os calls: a small upload costs open, write, close and rename, where mkstemp, fdopen and
+        # Path.mkdir made ten system calls, each a chance for another request's thread to take the GIL.
+        fd, tmp = _create_temp(os.path.dirname(target))
         size = 0
         try:
-            with os.fdopen(fd, "wb") as f:
+            try:
                 for block in body:
-                    f.write(block)
+                    view = memoryview(block)
+                    while view:
+                        view = view[os.write(fd, view) :]
                     size += len(block)
+            finally:
+                os.close(fd)
             os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+        except BaseException as err:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(err, OSError) and os.path.isdir(target):
+                raise invalid(f"Path {path} is a directory.") from None
             raise
         return size
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import ssl
+import stat
 import subprocess
 import sys
 import time
@@ -210,6 +212,46 @@ def test_symlink_out_of_the_root_is_not_followed(stub: StubServer, tmp_path: Pat
         assert r.status_code == 400 and "top secret" not in r.text
         assert c.put("/api/2.0/mlflow-artifacts/artifacts/1/link/new.txt", content=b"x").status_code == 400
     assert not (tmp_path / "new.txt").exists()
+
+
+def test_symlink_that_stays_inside_the_root_is_followed(stub: StubServer) -> None:
+    (stub.artifacts.root / "1" / "real").mkdir(parents=True)
+    os.symlink(stub.artifacts.root / "1" / "real", stub.artifacts.root / "1" / "alias")
+    with httpx.Client(base_url=stub.url) as c:
+        assert c.put("/api/2.0/mlflow-artifacts/artifacts/1/alias/f.txt", content=b"via link").status_code == 200
+        assert c.get("/api/2.0/mlflow-artifacts/artifacts/1/real/f.txt").content == b"via link"
+
+
+def test_upload_onto_a_directory_is_refused_and_leaves_nothing_behind(stub: StubServer) -> None:
+    (stub.artifacts.root / "1" / "dir").mkdir(parents=True)
+    with httpx.Client(base_url=stub.url) as c:
+        r = c.put("/api/2.0/mlflow-artifacts/artifacts/1/dir", content=b"x")
+    assert r.status_code == 400 and "is a directory" in r.json()["message"]
+    assert sorted(p.name for p in (stub.artifacts.root / "1").iterdir()) == ["dir"]
+
+
+def test_uploads_get_the_default_file_mode_and_their_folders(stub: StubServer) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    with httpx.Client(base_url=stub.url) as c:
+        assert c.put("/api/2.0/mlflow-artifacts/artifacts/1/a/b/c.txt", content=b"deep").status_code == 200
+    target = stub.artifacts.root / "1" / "a" / "b" / "c.txt"
+    assert target.read_bytes() == b"deep"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    assert [p.name for p in target.parent.iterdir()] == ["c.txt"]  # no temporary file left
+
+
+def test_upload_cut_short_leaves_no_file(stub: StubServer) -> None:
+    host, port = stub.url.split("//", 1)[1].split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"PUT /api/2.0/mlflow-artifacts/artifacts/1/cut.bin HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Length: 100000\r\n\r\n" + b"x" * 1000
+        )
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(100) == b""  # the stub hangs up on a body that ends early
+    folder = stub.artifacts.root / "1"
+    assert not folder.exists() or list(folder.iterdir()) == []
 
 
 def test_upload_streams_chunked_bodies_and_download_matches(stub: StubServer) -> None:
