@@ -640,3 +640,56 @@ def test_logging_a_file_that_vanished_names_the_file_and_the_store(stub: StubSer
         repo._log_file(str(tmp_path / "gone.txt"), None, Progress("x", 0, enabled=False))
     transport.close()
     assert "gone.txt" in info.value.message and repo.artifact_uri in info.value.message
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+def test_local_store_copies_in_the_kernel_or_falls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel: bool
+) -> None:
+    """Both ways of the file: store (upload and download) give the same bytes; sendfile is used when it works."""
+    import errno
+
+    calls: list[int] = []
+    sendfile = os.sendfile
+
+    def recording_sendfile(out_fd: int, in_fd: int, offset: int | None, count: int) -> int:
+        calls.append(count)
+        if not kernel:
+            raise OSError(errno.EINVAL, "not between these files")
+        return sendfile(out_fd, in_fd, offset, count)
+
+    monkeypatch.setattr(os, "sendfile", recording_sendfile)
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "big.bin").write_bytes(data)
+    (tmp_path / "src" / "empty.bin").write_bytes(b"")
+    repo = LocalArtifactRepository(str(tmp_path / "store"))
+    repo.log_artifacts(tmp_path / "src", "d")
+    (tmp_path / "out").mkdir()
+    got = repo.download_artifacts("d", tmp_path / "out")
+    assert (tmp_path / "store" / "d" / "big.bin").read_bytes() == data
+    assert (Path(got) / "big.bin").read_bytes() == data and (Path(got) / "empty.bin").read_bytes() == b""
+    assert len(calls) >= 4  # two files each way
+    assert sorted(p.name for p in (tmp_path / "out" / "d").iterdir()) == ["big.bin", "empty.bin"]  # no temp files
+
+
+def test_local_store_copy_failure_mid_file_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error after some bytes were copied is not hidden by the fallback, and no partial file is left."""
+    import errno
+
+    sendfile = os.sendfile
+    sent: list[int] = []
+
+    def failing_second_call(out_fd: int, in_fd: int, offset: int | None, count: int) -> int:
+        if sent:
+            raise OSError(errno.EIO, "disk went away")
+        sent.append(sendfile(out_fd, in_fd, offset, 1024))
+        return sent[-1]
+
+    monkeypatch.setattr(os, "sendfile", failing_second_call)
+    (tmp_path / "f.bin").write_bytes(os.urandom(10_000))
+    repo = LocalArtifactRepository(str(tmp_path / "store"))
+    with pytest.raises(MlflowException) as info:
+        repo.log_artifact(tmp_path / "f.bin")
+    assert "f.bin" in info.value.message and "disk went away" in info.value.message
+    assert not (tmp_path / "store").exists() or list((tmp_path / "store").iterdir()) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import itertools
 import os
@@ -20,6 +21,15 @@ from ..exceptions import MlflowException
 CHUNK_SIZE = 1024 * 1024
 #: Files transferred at once when logging or downloading a directory: MLflow's default, two per CPU, at most 20.
 DEFAULT_MAX_WORKERS = min(2 * (os.cpu_count() or 10), 20)
+
+#: Bytes per ``sendfile`` call when the kernel copies a local file (the progress bar moves between calls).
+KERNEL_COPY_BYTES = 64 * 1024 * 1024
+#: What ``sendfile`` says when it cannot copy between these two files (shutil falls back on the same).
+_NO_KERNEL_COPY = frozenset(
+    getattr(errno, name)
+    for name in ("EINVAL", "ENOSYS", "EOPNOTSUPP", "ENOTSUP", "EXDEV", "ENOTSOCK")
+    if hasattr(errno, name)
+)
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -137,6 +147,28 @@ def read_small(path: str, limit: int) -> tuple[int, bytes | None]:
         return len(data), data
     finally:
         os.close(fd)
+
+
+def copy_in_kernel(src: BinaryIO, out: BinaryIO, progress: Progress | None = None) -> bool:
+    """Copy the rest of ``src`` to ``out`` with ``os.sendfile``, as ``shutil.copyfile`` does on Linux: the
+    bytes never pass through Python. ``False`` (nothing copied) where the kernel cannot do it."""
+    if not sys.platform.startswith("linux"):
+        return False
+    out.flush()
+    src_fd, out_fd = src.fileno(), out.fileno()
+    copied = 0
+    while True:
+        try:
+            sent = os.sendfile(out_fd, src_fd, None, KERNEL_COPY_BYTES)
+        except OSError as err:
+            if copied == 0 and err.errno in _NO_KERNEL_COPY:
+                return False
+            raise
+        if sent == 0:
+            return True
+        copied += sent
+        if progress is not None:
+            progress.add(sent)
 
 
 def iter_file(
