@@ -366,6 +366,23 @@ def test_read_timeout_when_the_server_never_answers() -> None:
     assert len(server.requests) == 1
 
 
+def test_write_timeout_when_the_server_stops_reading() -> None:
+    """A listener that never accepts: the kernel completes the handshake, nobody reads, the buffers fill."""
+    with socket.create_server(("127.0.0.1", 0)) as listener, WireTransport() as transport:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/upload"
+        request = httpx.Request(
+            "PUT",
+            url,
+            content=b"x" * (64 * 1024 * 1024),
+            extensions={"timeout": {"connect": 5.0, "read": 5.0, "write": 0.2, "pool": None}},
+        )
+        started = time.monotonic()
+        with pytest.raises(httpx.WriteTimeout):
+            transport.handle_request(request)
+        elapsed = time.monotonic() - started
+    assert 0.15 <= elapsed < 5.0
+
+
 def test_connecting_to_a_closed_port_is_a_connect_error() -> None:
     with socket.socket() as holder, WireTransport() as transport:
         holder.bind(("127.0.0.1", 0))  # bound, never listening: the port stays ours and refuses connections
