@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -31,6 +32,7 @@ def _bad_path(path: str) -> StubError:
 
 
 _temp_names = itertools.count()
+_UPLOAD_TEMP = re.compile(r"\.upload-\d+-\d+")
 
 
 def _create_temp(folder: str) -> tuple[int, str]:
@@ -111,6 +113,8 @@ class ArtifactStore:
         for entry in sorted(target.iterdir(), key=lambda p: p.name):
             if entry.is_symlink() and self.root not in entry.resolve().parents:
                 continue  # never reveal what a link points at outside the root
+            if _UPLOAD_TEMP.fullmatch(entry.name):
+                continue  # an upload still being written: it appears under its own name when complete
             if entry.is_dir():
                 out.append(m.ArtifactsFileInfo(path=entry.name, is_dir=True))
             else:

@@ -241,6 +241,17 @@ def test_uploads_get_the_default_file_mode_and_their_folders(stub: StubServer) -
     assert [p.name for p in target.parent.iterdir()] == ["c.txt"]  # no temporary file left
 
 
+def test_listing_hides_uploads_still_being_written(stub: StubServer) -> None:
+    folder = stub.artifacts.root / "1"
+    folder.mkdir()
+    (folder / f".upload-{os.getpid()}-7").write_bytes(b"half")  # how write() names its temporary file
+    (folder / ".upload-notes").write_bytes(b"a user's file")
+    (folder / "done.txt").write_bytes(b"done")
+    with httpx.Client(base_url=stub.url) as c:
+        listing = c.get("/api/2.0/mlflow-artifacts/artifacts", params={"path": "1"}).json()
+    assert [f["path"] for f in listing["files"]] == [".upload-notes", "done.txt"]
+
+
 def test_upload_cut_short_leaves_no_file(stub: StubServer) -> None:
     host, port = stub.url.split("//", 1)[1].split(":")
     with socket.create_connection((host, int(port))) as sock:
