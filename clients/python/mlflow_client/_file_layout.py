@@ -9,6 +9,7 @@ still in progress).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import uuid
@@ -36,25 +37,28 @@ def temp_name(folder: Path, name: str) -> Path:
     return folder / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
 
 
-def write_atomically(path: Path, text: str, scratch: Path) -> None:
-    """Replace ``path`` with ``text`` in one rename; the temporary file lives in ``scratch``."""
+@contextlib.contextmanager
+def _staged(path: Path, text: str, scratch: Path) -> Iterator[Path]:
+    """A finished temporary file in ``scratch`` holding ``text``, removed afterwards (``path``'s folder made)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(scratch, path.name)
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             f.write(text)
-        os.replace(tmp, path)
+        yield tmp
     finally:
         tmp.unlink(missing_ok=True)
 
 
+def write_atomically(path: Path, text: str, scratch: Path) -> None:
+    """Replace ``path`` with ``text`` in one rename; the temporary file lives in ``scratch``."""
+    with _staged(path, text, scratch) as tmp:
+        os.replace(tmp, path)
+
+
 def create_once(path: Path, text: str, scratch: Path) -> bool:
     """Create ``path`` holding ``text`` unless it exists (then ``False``), with no window where it is partial."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_name(scratch, path.name)
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+    with _staged(path, text, scratch) as tmp:
         try:
             os.link(tmp, path)
         except FileExistsError:
@@ -67,8 +71,6 @@ def create_once(path: Path, text: str, scratch: Path) -> bool:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
                 f.write(text)
         return True
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def append_lines(path: Path, data: bytes) -> None:

@@ -3,8 +3,9 @@
 httpx's default transport (httpcore + h11) spent ~0.2 ms of CPU per request, three times the socket work;
 with 1000 small artifacts that, not the network, was the limit. ``WireTransport`` is an
 ``httpx.BaseTransport`` (httpx's extension point for transports), so everything above it is still httpx:
-auth, redirects, cookies, content decoding, per-request timeouts, and proxies from the environment (httpx
-mounts its own transports for proxied URLs; this one only makes direct connections). What it does:
+auth, redirects, cookies, content decoding and per-request timeouts. This one only makes direct
+connections: for proxies from the environment, ``_transport`` mounts httpx's own proxy transports. What it
+does:
 
 - sends the request head and a small body in one ``sendall``; a body of unknown length goes chunked;
 - reads answers with one ``recv`` where one suffices and parses the status line and headers itself;

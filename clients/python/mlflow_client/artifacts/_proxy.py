@@ -163,7 +163,6 @@ class ProxyArtifactRepository(ArtifactRepository):
         # The transport never retries a streamed body (it cannot replay an iterator), but a PUT of a
         # file is idempotent and the file can be read again: retry here, as the transport's policy says.
         policy = self.transport.retry_policy
-        small = data is not None
         attempt = 0
         while True:
             attempt += 1
@@ -181,7 +180,7 @@ class ProxyArtifactRepository(ArtifactRepository):
                     content=body,
                     headers={"Content-Type": "application/octet-stream", "Content-Length": str(length)},
                 )
-                if small:
+                if data is not None:  # a streamed body moved the bar as it was read
                     progress.add(length)
                 return
             except MlflowException as err:
