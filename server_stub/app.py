@@ -18,7 +18,7 @@ import ssl
 import struct
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.client import HTTPMessage
@@ -191,7 +191,9 @@ class StubHTTPServer(ThreadingHTTPServer):
         self.config = config
         self.router = Router(ENDPOINTS)
         self.requests: Counter[str] = Counter()
+        self.request_log: deque[str] = deque(maxlen=100_000)  # RPC names in the order they arrived (tests)
         self.counter_lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
 
     @property
     def url(self) -> str:
@@ -202,16 +204,34 @@ class StubHTTPServer(ThreadingHTTPServer):
     def finish_request(self, request: Any, client_address: Any) -> None:
         # The TLS handshake happens here, in the connection's own thread, so one slow or broken
         # client cannot hold up the accept loop.
-        if self.config.tls_context is not None:
-            try:
-                request = self.config.tls_context.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError):
-                return
-        super().finish_request(request, client_address)
+        raw = request
+        with self.counter_lock:
+            self._connections.add(raw)
+        try:
+            if self.config.tls_context is not None:
+                try:
+                    request = self.config.tls_context.wrap_socket(request, server_side=True)
+                except (ssl.SSLError, OSError):
+                    return
+            super().finish_request(request, client_address)
+        finally:
+            with self.counter_lock:
+                self._connections.discard(raw)
+
+    def server_close(self) -> None:
+        """Stop listening and cut the connections still open, as a server going down does: a kept-alive
+        connection must not go on being served by a stopped server."""
+        super().server_close()
+        with self.counter_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     def count(self, rpc: str) -> None:
         with self.counter_lock:
             self.requests[rpc] += 1
+            self.request_log.append(rpc)
 
 
 _MAX_LINE = 65536  # the standard library's limits for a header line and the number of headers
@@ -510,6 +530,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             srv.faults.configure([])
             with srv.counter_lock:
                 srv.requests.clear()
+                srv.request_log.clear()
             self._send(200, b"{}")
         elif path == "/_stub/faults" and self.command == "GET":
             self._send(200, json.dumps(srv.faults.describe()).encode())
