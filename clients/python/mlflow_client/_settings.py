@@ -114,6 +114,52 @@ ENV_VARS: tuple[EnvVar, ...] = (
         600.0,
         "No retry starts once this many seconds have passed since the first attempt (mlflow-client's own).",
     ),
+    EnvVar(
+        "MLFLOW_ENABLE_ASYNC_LOGGING",
+        "async_logging",
+        False,
+        "Log metrics, params and tags in the background by default (synchronous=None means False), through the "
+        "spool (true/false/1/0).",
+    ),
+    EnvVar(
+        "MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS",
+        "async_buffering_seconds",
+        0.1,
+        "How long the background sender waits for more data before sending a partial batch (MLflow: unset).",
+    ),
+    EnvVar(
+        "MLFLOW_ASYNC_LOGGING_THREADPOOL_SIZE",
+        "async_max_in_flight",
+        10,
+        "Most requests the background sender has in flight at once (one per run at a time).",
+    ),
+    EnvVar(
+        "MLFLOW_CLIENT_SPOOL_DIR",
+        "spool_dir",
+        None,
+        "Folder of the spool, the on-disk journal of asynchronous logging (unset: a per-user cache folder, "
+        "e.g. ~/.cache/mlflow-client/spool).",
+    ),
+    EnvVar(
+        "MLFLOW_CLIENT_SPOOL_MAX_MB",
+        "spool_max_mb",
+        1024,
+        "Most MiB of undelivered data one process keeps in the spool; past it, logging raises SpoolFull.",
+    ),
+    EnvVar(
+        "MLFLOW_CLIENT_SPOOL_FSYNC_SECONDS",
+        "spool_fsync_seconds",
+        1.0,
+        "Spool writes reach the disk (fsync) at least this often, and at flush and end of run: what a machine "
+        "crash can lose. 0: at every call (slow).",
+    ),
+    EnvVar(
+        "MLFLOW_CLIENT_DRAIN_TIMEOUT",
+        "drain_timeout",
+        30.0,
+        "Longest wait for pending asynchronous data at end_run/set_terminated and at interpreter exit; what is "
+        "left stays in the spool.",
+    ),
     EnvVar("MLFLOW_EXPERIMENT_NAME", "experiment_name", None, "Experiment that new runs go to, by name."),
     EnvVar("MLFLOW_EXPERIMENT_ID", "experiment_id", None, "Experiment that new runs go to, by id."),
     EnvVar("MLFLOW_RUN_ID", "run_id", None, "Run that the fluent API resumes instead of starting one."),
@@ -211,6 +257,12 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "timeout": parse_float,
     "max_retry_after": parse_float,
     "max_retry_time": parse_float,
+    "async_logging": parse_bool,
+    "async_buffering_seconds": parse_float,
+    "async_max_in_flight": parse_int,
+    "spool_max_mb": parse_int,
+    "spool_fsync_seconds": parse_float,
+    "drain_timeout": parse_float,
     "s3_upload_extra_args": parse_json_object,
     "s3_ignore_tls": parse_bool,
 }
@@ -238,6 +290,13 @@ class Settings:
     allow_redirects: bool = True
     max_retry_after: float = 60.0
     max_retry_time: float = 600.0
+    async_logging: bool = False
+    async_buffering_seconds: float = 0.1
+    async_max_in_flight: int = 10
+    spool_dir: str | None = None
+    spool_max_mb: int = 1024
+    spool_fsync_seconds: float = 1.0
+    drain_timeout: float = 30.0
     experiment_name: str | None = None
     experiment_id: str | None = None
     run_id: str | None = None
@@ -267,19 +326,37 @@ class Settings:
             raw = env.get(var.name)
             if raw is not None and raw.strip() != "":
                 values[var.field] = _PARSERS.get(var.field, _parse_str)(raw, var.name)
+        if "spool_dir" not in values:
+            values["spool_dir"] = default_spool_dir(env)
         return cls(**values)
+
+    @property
+    def spool_folder(self) -> str:
+        """The spool's folder: ``spool_dir``, else the per-user cache folder of this environment."""
+        return self.spool_dir or default_spool_dir(os.environ)
 
     def with_changes(self, **changes: Any) -> Settings:
         """A copy with some fields changed (validated like any other)."""
         return dataclasses.replace(self, **changes)
 
     def __post_init__(self) -> None:
-        for name in ("insecure_tls", "allow_redirects", "s3_ignore_tls"):
+        for name in ("insecure_tls", "allow_redirects", "s3_ignore_tls", "async_logging"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigurationError(f"{_label(name)} must be a bool, got {getattr(self, name)!r}")
         if not isinstance(self.max_retries, int) or isinstance(self.max_retries, bool) or self.max_retries < 0:
             raise ConfigurationError(f"{_label('max_retries')} must be a whole number >= 0, got {self.max_retries!r}")
-        for name in ("backoff_factor", "backoff_jitter", "max_retry_after"):
+        for name in ("async_max_in_flight", "spool_max_mb"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigurationError(f"{_label(name)} must be a whole number >= 1, got {value!r}")
+        for name in (
+            "backoff_factor",
+            "backoff_jitter",
+            "max_retry_after",
+            "async_buffering_seconds",
+            "spool_fsync_seconds",
+            "drain_timeout",
+        ):
             _check_number(name, getattr(self, name), allow_zero=True)
         for name in ("timeout", "max_retry_time"):
             _check_number(name, getattr(self, name), allow_zero=False)
@@ -334,10 +411,26 @@ _STRING_FIELDS = (
     "token",
     "server_cert_path",
     "client_cert_path",
+    "spool_dir",
     "s3_endpoint_url",
     "aws_ca_bundle",
     "aws_default_region",
 )
+
+
+def default_spool_dir(environ: Mapping[str, str]) -> str:
+    """The per-user cache folder's ``mlflow-client/spool``: XDG_CACHE_HOME or ~/.cache on Linux and other
+    Unix systems, ~/Library/Caches on macOS, LOCALAPPDATA on Windows."""
+    import sys
+
+    home = environ.get("HOME") or os.path.expanduser("~")
+    if sys.platform == "win32":
+        base = environ.get("LOCALAPPDATA") or os.path.join(home, "AppData", "Local")
+    elif sys.platform == "darwin":
+        base = os.path.join(home, "Library", "Caches")
+    else:
+        base = environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+    return os.path.join(base, "mlflow-client", "spool")
 
 
 def _redact_sse_keys(extra: Mapping[str, Any]) -> dict[str, Any]:

@@ -191,6 +191,57 @@ def _tls_error_is_transient(err: ssl.SSLError) -> bool:
     return isinstance(err, (ssl.SSLEOFError, ssl.SSLZeroReturnError))
 
 
+#: How a failed request ended, for a caller that retries on its own (``failure_kind``).
+REFUSED, AMBIGUOUS, AUTH, REJECTED = "refused", "ambiguous", "auth", "rejected"
+
+
+def failure_kind(err: BaseException) -> str:
+    """Whether a request that raised may have been applied, and whether sending it again can help.
+
+    - ``REFUSED``: surely not applied, worth sending again later: connecting failed; 429; 503 with a
+      Retry-After; an answer without MLflow's error code (an HTML 404 or 400 page of a proxy or an
+      old server, so not about this request's content).
+    - ``AMBIGUOUS``: may have been applied: the connection broke or timed out after the request left,
+      or a 5xx.
+    - ``AUTH``: 401/403, or a TLS failure that is not an abrupt close: nothing goes through until the
+      credentials or the TLS settings change.
+    - ``REJECTED``: the server refused this request's content (a 4xx with MLflow's error code, or
+      413): the same request fails the same way.
+    """
+    import httpx
+
+    if isinstance(err, RestException):
+        return _answer_kind(err)
+    cause = err.__cause__
+    if isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        tls = _find_tls_error(cause)
+        return AUTH if tls is not None and not _tls_error_is_transient(tls) else REFUSED
+    return AMBIGUOUS
+
+
+def _answer_kind(err: RestException) -> str:
+    status = err.http_status or 500
+    if status in (401, 403):
+        return AUTH
+    if status == 429 or (status == 503 and err.retry_after is not None):
+        return REFUSED
+    if status >= 500:
+        return AMBIGUOUS
+    if status == 413 or "error_code" in _json_object(err.body):
+        return REJECTED
+    return REFUSED
+
+
+def _json_object(body: str) -> dict[str, Any]:
+    import json
+
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 # -- auth ---------------------------------------------------------------------------------------------
 
 
@@ -578,7 +629,9 @@ class HttpTransport:
             status, idempotent=call.idempotent, retry_after=call.retry_after
         )
         call.reason = f"HTTP {status}"
-        raise error_from_response(status, response.content, method=call.method, path=call.path, secrets=self._secrets)
+        error = error_from_response(status, response.content, method=call.method, path=call.path, secrets=self._secrets)
+        error.retry_after = call.retry_after
+        raise error
 
     def _out_of_time(self, call: _Call, retry_number: int) -> bool:
         elapsed = self._clock() - call.started

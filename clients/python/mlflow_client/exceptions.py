@@ -16,9 +16,12 @@
     ├── InternalError                     INTERNAL_ERROR, IO_ERROR, DATA_LOSS; other 5xx
     ├── FeatureNotImplemented             NOT_IMPLEMENTED, FEATURE_DISABLED; 501
     ├── RestException                     marker: the error is a server's answer (carries .body)
-    └── MlflowConnectionError             no answer at all
-        ├── ConnectionFailed              refused, reset, DNS, TLS
-        └── RequestTimeout
+    ├── MlflowConnectionError             no answer at all
+    │   ├── ConnectionFailed              refused, reset, DNS, TLS
+    │   └── RequestTimeout
+    ├── AsyncLoggingError                 asynchronous operations the server refused (.failures)
+    ├── DeliveryTimeout                   a wait for asynchronous data ran out; the data stays spooled
+    └── SpoolFull                         the spool reached its cap or the disk failed; nothing was taken
 
 The per-code classes say *what* went wrong and do not depend on HTTP: a local store or the client's own
 validation raises ``InvalidParameterValue(...)`` or ``ResourceNotFound(...)`` with ``http_status=None``.
@@ -41,9 +44,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 __all__ = [
+    "AsyncLoggingError",
     "BadRequest",
     "ConfigurationError",
     "ConnectionFailed",
+    "DeliveryTimeout",
     "EndpointNotFound",
     "FeatureNotImplemented",
     "InternalError",
@@ -56,6 +61,7 @@ __all__ = [
     "ResourceAlreadyExists",
     "ResourceNotFound",
     "RestException",
+    "SpoolFull",
     "TemporarilyUnavailable",
     "Unauthenticated",
     "error_from_response",
@@ -226,6 +232,8 @@ class RestException(MlflowException):
     """
 
     _rest_of: ClassVar[type[MlflowException] | None] = None
+    #: Seconds the server asked to wait before the next attempt (its Retry-After, capped), if it said.
+    retry_after: float | None = None
 
     def __init__(
         self,
@@ -262,6 +270,38 @@ class ConnectionFailed(MlflowConnectionError):
 
 class RequestTimeout(MlflowConnectionError):
     """The server did not answer within the timeout (MLFLOW_HTTP_REQUEST_TIMEOUT)."""
+
+
+class AsyncLoggingError(MlflowException):
+    """Asynchronous operations the server refused for good; each is in the spool's dead-letter file.
+
+    ``failures`` holds one exception per refused operation (each with its ``error_code`` and
+    ``http_status``); the code and status of this exception are those of the first.
+    """
+
+    def __init__(self, message: str, failures: list[MlflowException], **kwargs: Any) -> None:
+        first = failures[0] if failures else None
+        super().__init__(
+            message,
+            error_code=first.error_code if first is not None else "INTERNAL_ERROR",
+            http_status=first.http_status if first is not None else None,
+            **kwargs,
+        )
+        self.failures = failures
+
+
+class DeliveryTimeout(MlflowException):
+    """Waiting for asynchronous data to reach the server took longer than allowed; nothing is lost:
+    the data stays in the spool and is sent later."""
+
+    default_error_code = "DEADLINE_EXCEEDED"
+
+
+class SpoolFull(MlflowException):
+    """The spool cannot take more: its cap (MLFLOW_CLIENT_SPOOL_MAX_MB) is reached or the disk failed.
+    The operation was not recorded."""
+
+    default_error_code = "RESOURCE_EXHAUSTED"
 
 
 # -- mapping answers to classes ---------------------------------------------------------------------
