@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
 
 from server_stub import StubServer
 from tests.real_server import real_mlflow_server
+
+# Nothing a test logs asynchronously goes to the user's own spool (~/.cache/mlflow-client/spool).
+os.environ["MLFLOW_CLIENT_SPOOL_DIR"] = tempfile.mkdtemp(prefix="mlflow-client-test-spool-")
 
 
 @pytest.fixture(scope="session")

@@ -34,11 +34,11 @@ def test_every_package_is_listed_in_pyproject() -> None:
 
 def test_core_dependencies_stay_few() -> None:
     deps = _toml_list("dependencies")
-    assert sorted(d.split(">")[0].split("=")[0] for d in deps) == ["httpx", "msgspec", "tenacity"]
+    assert sorted(d.split(">")[0].split("=")[0] for d in deps) == ["click", "httpx", "msgspec", "tenacity"]
 
 
 def _loaded_after(imports: str) -> list[str]:
-    heavy = ("httpx", "tenacity", "msgspec", "mlflow_client._generated.models")
+    heavy = ("httpx", "tenacity", "msgspec", "click", "mlflow_client._generated.models")
     code = f"import sys, {imports}; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return list(ast.literal_eval(out.stdout.strip()))

@@ -22,6 +22,8 @@ _LAZY = {
     "create_experiment": "fluent",
     "delete_tag": "fluent",
     "end_run": "fluent",
+    "flush_async_logging": "fluent",
+    "RunOperations": "_delivery.operations",
     "get_experiment": "fluent",
     "get_experiment_by_name": "fluent",
     "get_run": "fluent",
@@ -41,21 +43,24 @@ _LAZY = {
     "set_tracking_uri": "fluent",
     "start_run": "fluent",
 }
-_SUBMODULES = ("entities", "exceptions", "client", "fluent")
+_SUBMODULES = ("entities", "exceptions", "client", "config", "fluent")
 
 __all__ = [
     "ActiveRun",
     "MlflowClient",
     "MlflowException",
+    "RunOperations",
     "__version__",
     "active_run",
     "client",
+    "config",
     "create_experiment",
     "delete_tag",
     "end_run",
     "entities",
     "exceptions",
     "fluent",
+    "flush_async_logging",
     "get_artifact_uri",
     "get_experiment",
     "get_experiment_by_name",
@@ -77,7 +82,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from . import client, entities, exceptions, fluent
+    from . import client, config, entities, exceptions, fluent
+    from ._delivery.operations import RunOperations
     from .client import MlflowClient
     from .exceptions import MlflowException
     from .fluent import (
@@ -86,6 +92,7 @@ if TYPE_CHECKING:
         create_experiment,
         delete_tag,
         end_run,
+        flush_async_logging,
         get_artifact_uri,
         get_experiment,
         get_experiment_by_name,

@@ -8,11 +8,13 @@ tracking URI. Settings, HTTP and error mapping live in their own modules.
 from __future__ import annotations
 
 import numbers
+import operator
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import config
 from ._tracking_uri import DEFAULT_LOCAL_URI
 from ._validation import key_problem
 from .entities import (
@@ -33,6 +35,8 @@ from .exceptions import InvalidParameterValue, MlflowException
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from ._delivery import RunOperations
+    from ._delivery.delivery import Delivery
     from ._file_store import FileStore
     from ._rest_store import RestStore
     from ._settings import Settings
@@ -49,10 +53,32 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+_GOOD_KEYS: set[str] = set()  # keys already checked: a training loop logs the same few keys again and again
+
+
 def _check_key(key: str, field: str = "key") -> None:
+    if key in _GOOD_KEYS:
+        return
     problem = key_problem(key, field)
     if problem:
         raise InvalidParameterValue(problem)
+    if len(_GOOD_KEYS) > 10_000:
+        _GOOD_KEYS.clear()
+    _GOOD_KEYS.add(key)
+
+
+def _check_int(value: Any, name: str) -> int:
+    """An integer argument (numpy integers too), or an error naming the argument."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise InvalidParameterValue(f"{name} must be an integer, got {value!r} ({type(value).__name__})") from None
+
+
+def _check_run_id(run_id: Any) -> str:
+    if not isinstance(run_id, str) or not run_id:
+        raise InvalidParameterValue(f"run_id must be a non-empty string, got {run_id!r}")
+    return run_id
 
 
 def _check_metric_value(key: str, value: Any) -> float:
@@ -131,6 +157,12 @@ class MlflowClient:
         self._registry_uri = registry_uri
         self._store = resolve_store(self._tracking_uri, self._settings)
         self._artifact_repos: dict[str, ArtifactRepository] = {}
+        self._remote = self._tracking_uri.lower().startswith(("http://", "https://"))
+        self._delivery_cache: tuple[int, Delivery] | None = None
+        if self._remote:
+            from ._delivery import replay_if_pending
+
+            replay_if_pending(self._tracking_uri, self._settings)
 
     @property
     def tracking_uri(self) -> str:
@@ -153,7 +185,42 @@ class MlflowClient:
         self.close()
 
     def __repr__(self) -> str:
-        return f"MlflowClient(tracking_uri={self._tracking_uri!r})"
+        from ._delivery.spool import public_url
+
+        uri = public_url(self._tracking_uri) if self._remote else self._tracking_uri
+        return f"MlflowClient(tracking_uri={uri!r})"
+
+    # -- asynchronous logging -----------------------------------------------------------------------
+
+    def _asynchronous(self, synchronous: bool | None) -> bool:
+        if synchronous is not None:
+            return not synchronous
+        chosen = config.async_logging_enabled()
+        return self._settings.async_logging if chosen is None else chosen
+
+    def _delivery(self) -> Delivery:
+        """This process's background delivery to the client's server (shared by every client of it)."""
+        from . import _delivery
+
+        cached = self._delivery_cache
+        if cached is not None and cached[0] == _delivery.generation and not cached[1].closed:
+            return cached[1]
+        delivery = _delivery.delivery_for(self._tracking_uri, self._settings)
+        self._delivery_cache = (_delivery.generation, delivery)
+        return delivery
+
+    def _spool(self, body: bytes) -> RunOperations:
+        from ._delivery import RunOperations
+
+        delivery = self._delivery()
+        return RunOperations([(delivery, delivery.submit(body))])
+
+    @staticmethod
+    def _done() -> RunOperations:
+        """What an asynchronous call to a local store returns: it is on disk already."""
+        from ._delivery import RunOperations
+
+        return RunOperations()
 
     # -- experiments ----------------------------------------------------------------------------
 
@@ -253,9 +320,23 @@ class MlflowClient:
         self._store.update_run(run_id, status, None, name)
 
     def set_terminated(self, run_id: str, status: str | None = None, end_time: int | None = None) -> None:
+        """End the run. If this process logs asynchronously to its server, the run's pending data goes
+        first and the status after it, through the spool: this waits for both, at most
+        MLFLOW_CLIENT_DRAIN_TIMEOUT seconds (after that they stay spooled and are sent in the background),
+        then raises ``AsyncLoggingError`` if the server refused any of the run's asynchronous data."""
         status = status or RunStatus.to_string(RunStatus.FINISHED)
         RunStatus.from_string(status)
-        self._store.update_run(run_id, status, end_time or now_ms(), None)
+        end_time = end_time or now_ms()
+        if self._remote:
+            from ._delivery import existing_delivery, exit_time_left
+            from ._delivery.records import encode_terminate
+
+            delivery = existing_delivery(self._tracking_uri, self._settings)
+            if delivery is not None:
+                seq = delivery.submit(encode_terminate(_check_run_id(run_id), status, end_time))
+                delivery.end_of_run(run_id, seq, exit_time_left(self._settings.drain_timeout))
+                return
+        self._store.update_run(run_id, status, end_time, None)
 
     def delete_run(self, run_id: str) -> None:
         self._store.delete_run(run_id)
@@ -306,27 +387,55 @@ class MlflowClient:
         dataset_name: str | None = None,
         dataset_digest: str | None = None,
         model_id: str | None = None,
-    ) -> None:
+    ) -> RunOperations | None:
+        """Log a metric value. ``synchronous=False`` (or MLFLOW_ENABLE_ASYNC_LOGGING) returns at once with a
+        ``RunOperations``: the value is in the spool on disk and a background sender delivers it."""
         _check_key(key, "name")
+        value = _check_metric_value(key, value)
+        timestamp = now_ms() if timestamp is None else _check_int(timestamp, "timestamp")
+        step = 0 if step is None else _check_int(step, "step")
+        if self._asynchronous(synchronous) and self._remote:
+            from ._delivery.records import encode_metric
+
+            body = encode_metric(
+                _check_run_id(run_id), key, value, timestamp, step, model_id, dataset_name, dataset_digest
+            )
+            return self._spool(body)
         metric = Metric(
             key,
-            _check_metric_value(key, value),
-            timestamp if timestamp is not None else now_ms(),
-            step or 0,
+            value,
+            timestamp,
+            step,
             model_id=model_id,
             dataset_name=dataset_name,
             dataset_digest=dataset_digest,
         )
         self._store.log_metric(run_id, metric)
+        return self._done() if self._asynchronous(synchronous) else None
 
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
+        """Log a param; returns ``value``, or a ``RunOperations`` when asynchronous."""
         _check_key(key)
-        self._store.log_param(run_id, Param(key, _stringify(value)))
+        text = _stringify(value)
+        if self._asynchronous(synchronous):
+            if not self._remote:
+                self._store.log_param(run_id, Param(key, text))
+                return self._done()
+            from ._delivery.records import encode_param
+
+            return self._spool(encode_param(_check_run_id(run_id), key, text))
+        self._store.log_param(run_id, Param(key, text))
         return value
 
-    def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
+    def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> RunOperations | None:
         _check_key(key)
-        self._store.set_tag(run_id, RunTag(key, _stringify(value)))
+        text = _stringify(value)
+        if self._asynchronous(synchronous) and self._remote:
+            from ._delivery.records import encode_tag
+
+            return self._spool(encode_tag(_check_run_id(run_id), key, text))
+        self._store.set_tag(run_id, RunTag(key, text))
+        return self._done() if self._asynchronous(synchronous) else None
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self._store.delete_tag(run_id, key)
@@ -338,9 +447,10 @@ class MlflowClient:
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
         synchronous: bool | None = None,
-    ) -> None:
+    ) -> RunOperations | None:
         """Log everything, split into requests within the server's limits (1000 metrics, 100 params,
-        100 tags, 1000 entities per request). Each request is all-or-nothing on the server."""
+        100 tags, 1000 entities per request). Each request is all-or-nothing on the server.
+        Asynchronous: spooled now, coalesced with other calls' data by the background sender."""
         for x in metrics:
             _check_key(x.key, "name")
             _check_metric_value(x.key, x.value)
@@ -348,14 +458,62 @@ class MlflowClient:
             _check_key(p.key)
         for t in tags:
             _check_key(t.key)
+        if not (metrics or params or tags):
+            return None  # nothing to log sends nothing, as in MLflow
+        asynchronous = self._asynchronous(synchronous)
+        if asynchronous and self._remote:
+            return self._spool_batch(_check_run_id(run_id), list(metrics), list(params), list(tags))
         for batch in _batches(list(metrics), list(params), list(tags)):
             self._store.log_batch(run_id, *batch)
+        return self._done() if asynchronous else None
+
+    def _spool_batch(
+        self, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]
+    ) -> RunOperations | None:
+        from ._delivery import RunOperations
+        from ._delivery.records import encode_batch
+
+        delivery = self._delivery()
+        operations = []
+        for m_chunk, p_chunk, t_chunk in _batches(metrics, params, tags):
+            rows = [
+                (
+                    x.key,
+                    float(x.value),
+                    now_ms() if x.timestamp is None else _check_int(x.timestamp, "timestamp"),
+                    0 if x.step is None else _check_int(x.step, "step"),
+                    x.model_id,
+                    x.dataset_name,
+                    x.dataset_digest,
+                )
+                for x in m_chunk
+            ]
+            body = encode_batch(
+                run_id,
+                rows,
+                [(p.key, _stringify(p.value)) for p in p_chunk],
+                [(t.key, _stringify(t.value)) for t in t_chunk],
+            )
+            operations.append((delivery, delivery.submit(body)))
+        return RunOperations(operations) if operations else None
 
     def log_inputs(
-        self, run_id: str, datasets: Sequence[DatasetInput] | None = None, models: Sequence[Any] | None = None
-    ) -> None:
-        model_ids = [getattr(x, "model_id", x) for x in (models or [])]
-        self._store.log_inputs(run_id, list(datasets or []), [str(x) for x in model_ids])
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] | None = None,
+        models: Sequence[Any] | None = None,
+        synchronous: bool | None = None,
+    ) -> RunOperations | None:
+        model_ids = [str(getattr(x, "model_id", x)) for x in (models or [])]
+        if self._asynchronous(synchronous) and self._remote:
+            import msgspec
+
+            from ._delivery.records import encode_inputs
+
+            wire = [msgspec.to_builtins(d._to_wire()) for d in datasets or []]
+            return self._spool(encode_inputs(_check_run_id(run_id), wire, model_ids))
+        self._store.log_inputs(run_id, list(datasets or []), model_ids)
+        return self._done() if self._asynchronous(synchronous) else None
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         return self._store.get_metric_history(run_id, key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from .exceptions import MlflowException
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from ._delivery import RunOperations
     from .client import MlflowClient
 
 _lock = threading.RLock()
@@ -51,8 +53,9 @@ class ActiveRun(Run):
     """The run ``start_run`` returned; as a context manager it ends the run on exit (FAILED if the
     block raised)."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, client: MlflowClient | None = None) -> None:
         super().__init__(run.info, run.data, run.inputs)
+        self._client = client  # the client that started it: logging to the run goes where the run is
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -169,7 +172,7 @@ def start_run(
             extra[_context.NOTE] = description
         if extra:
             client.log_batch(resume_id, tags=[RunTag(k, v) for k, v in extra.items()])
-        active = ActiveRun(client.get_run(resume_id))
+        active = ActiveRun(client.get_run(resume_id), client)
     else:
         parent = parent_run_id or (stack[-1].info.run_id if nested and stack else None)
         run_tags: dict[str, Any] = {**_context.system_tags(), **(tags or {})}
@@ -178,7 +181,7 @@ def start_run(
         if description:
             run_tags[_context.NOTE] = description
         exp_id = experiment_id or _experiment_id_for_new_run()
-        active = ActiveRun(client.create_run(exp_id, tags=run_tags, run_name=run_name))
+        active = ActiveRun(client.create_run(exp_id, tags=run_tags, run_name=run_name), client)
     stack.append(active)
     return active
 
@@ -189,10 +192,15 @@ def end_run(status: str = "FINISHED") -> None:
     if not stack:
         return
     run = stack.pop()
-    _client().set_terminated(run.info.run_id, status)
+    (run._client or _client()).set_terminated(run.info.run_id, status)
 
 
 def _end_runs_at_exit() -> None:
+    delivery = sys.modules.get("mlflow_client._delivery")
+    if delivery is not None and _stack():
+        from ._settings import Settings
+
+        delivery.begin_exit(Settings.from_env().drain_timeout)
     while _stack():
         try:
             end_run()
@@ -210,15 +218,31 @@ def _active_run_id() -> str:
     return run.info.run_id
 
 
+def _target(run_id: str | None) -> tuple[MlflowClient, str]:
+    """The client and run a logging call goes to: ``run_id`` if given, else the active run (started if
+    none is), through the client that started it."""
+    if run_id is None:
+        stack = _stack()
+        run = stack[-1] if stack else start_run()
+        return (run._client or _client()), run.info.run_id
+    return _client(), run_id
+
+
 # -- logging to the active run ----------------------------------------------------------------------
+# ``synchronous=False`` (or MLFLOW_ENABLE_ASYNC_LOGGING=true) makes a call return at once with a
+# ``RunOperations``: the data is in the spool on disk and the background sender delivers it.
 
 
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
-    return _client().log_param(_active_run_id(), key, value)
+    client, run_id = _target(None)
+    return client.log_param(run_id, key, value, synchronous=synchronous)
 
 
-def log_params(params: Mapping[str, Any], synchronous: bool | None = None) -> None:
-    _client().log_batch(_active_run_id(), params=[Param(k, str(v)) for k, v in params.items()])
+def log_params(
+    params: Mapping[str, Any], synchronous: bool | None = None, run_id: str | None = None
+) -> RunOperations | None:
+    client, run_id = _target(run_id)
+    return client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()], synchronous=synchronous)
 
 
 def log_metric(
@@ -230,8 +254,11 @@ def log_metric(
     run_id: str | None = None,
     model_id: str | None = None,
     dataset: Any = None,
-) -> None:
-    _client().log_metric(run_id or _active_run_id(), key, value, timestamp=timestamp, step=step, model_id=model_id)
+) -> RunOperations | None:
+    client, run_id = _target(run_id)
+    return client.log_metric(
+        run_id, key, value, timestamp=timestamp, step=step, synchronous=synchronous, model_id=model_id
+    )
 
 
 def log_metrics(
@@ -242,20 +269,33 @@ def log_metrics(
     timestamp: int | None = None,
     model_id: str | None = None,
     dataset: Any = None,
-) -> None:
+) -> RunOperations | None:
     from .client import now_ms
 
+    client, run_id = _target(run_id)
     ts = timestamp if timestamp is not None else now_ms()
-    batch = [Metric(k, v, ts, step or 0) for k, v in metrics.items()]
-    _client().log_batch(run_id or _active_run_id(), metrics=batch)
+    batch = [Metric(k, v, ts, step or 0, model_id=model_id) for k, v in metrics.items()]
+    return client.log_batch(run_id, metrics=batch, synchronous=synchronous)
 
 
-def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
-    _client().set_tag(_active_run_id(), key, value)
+def set_tag(key: str, value: Any, synchronous: bool | None = None) -> RunOperations | None:
+    client, run_id = _target(None)
+    return client.set_tag(run_id, key, value, synchronous=synchronous)
 
 
-def set_tags(tags: Mapping[str, Any], synchronous: bool | None = None) -> None:
-    _client().log_batch(_active_run_id(), tags=[RunTag(k, str(v)) for k, v in tags.items()])
+def set_tags(tags: Mapping[str, Any], synchronous: bool | None = None) -> RunOperations | None:
+    client, run_id = _target(None)
+    return client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()], synchronous=synchronous)
+
+
+def flush_async_logging(timeout: float | None = None) -> None:
+    """Return once everything this process logged asynchronously so far is on its server (and what the
+    spool held from processes that died). Raises ``AsyncLoggingError`` for operations the server refused
+    for good since the last flush, and ``DeliveryTimeout`` if ``timeout`` seconds pass first (nothing
+    is lost: the data stays in the spool)."""
+    delivery = sys.modules.get("mlflow_client._delivery")
+    if delivery is not None:
+        delivery.flush_all(timeout)
 
 
 def delete_tag(key: str) -> None:

@@ -1,0 +1,5 @@
+"""``python -m mlflow_client``: the ``mlflow-client`` command line."""
+
+from .cli import main
+
+main()
