@@ -17,7 +17,8 @@ _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "date
 
 @dataclass
 class Exchange:
-    """One request and (once forwarded) its answer; hooks may rewrite either."""
+    """One request and (once forwarded) its answer; hooks may rewrite either (``status = 0``: the answer
+    is lost, the connection cut)."""
 
     method: str
     path: str
@@ -64,6 +65,10 @@ class MutatingProxy:
                 ex = Exchange(self.command, self.path, self.rfile.read(length) if length else b"")
                 ex.headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP | {"host"}}
                 proxy.serve(ex)
+                if ex.status == 0:  # a hook lost the answer: cut the connection, as a failing network would
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.send_response(ex.status)
                 for k, v in ex.headers.items():
                     if k.lower() not in _HOP:

@@ -46,15 +46,21 @@ def mlflow_server_cmd(
 
 @contextlib.contextmanager
 def real_mlflow_server(
-    extra_args: tuple[str, ...] = (), *, workdir: Path | None = None, env: dict[str, str] | None = None
+    extra_args: tuple[str, ...] = (),
+    *,
+    workdir: Path | None = None,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    keep_workdir: bool = False,
 ) -> Iterator[str]:
     """Yield the URL of a fresh ``mlflow server`` (SQLite backend, artifacts served by the server).
 
-    ``workdir`` (removed afterwards) holds the database, artifacts and log; ``env`` replaces the inherited
-    environment, which by default is this process's with ``MLFLOW_TRACKING_URI`` cleared.
+    ``workdir`` (removed afterwards unless ``keep_workdir``, so that a server can be restarted on the same
+    data) holds the database, artifacts and log; ``env`` replaces the inherited environment, which by
+    default is this process's with ``MLFLOW_TRACKING_URI`` cleared. ``port`` defaults to a free one.
     """
     workdir = workdir if workdir is not None else Path(tempfile.mkdtemp(prefix="mlflow-server-"))
-    port = free_port()
+    port = port if port is not None else free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = mlflow_server_cmd(
         _mlflow_cli(), port, f"sqlite:///{workdir / 'mlflow.db'}", str(workdir / "artifacts"), *extra_args
@@ -62,7 +68,7 @@ def real_mlflow_server(
     env = {**(env if env is not None else {**os.environ, "MLFLOW_TRACKING_URI": ""}), "PYTHONUNBUFFERED": "1"}
     # MLflow 3's job runner (GenAI jobs, unused here) makes a folder in /dev/shm per server and never removes it.
     env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-    log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed below
+    log = open(workdir / "server.log", "ab")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_ready(url, proc, workdir / "server.log")
@@ -75,7 +81,8 @@ def real_mlflow_server(
             proc.kill()
             proc.wait()
         log.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not keep_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:

@@ -14,4 +14,4 @@ def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     folder = tmp_path / "spool"
     monkeypatch.setenv("MLFLOW_CLIENT_SPOOL_DIR", str(folder))
     yield folder
-    _delivery.shutdown_all(5.0)
+    _delivery.shutdown_all(1.0)

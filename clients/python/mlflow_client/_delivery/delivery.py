@@ -172,6 +172,11 @@ class Delivery:
                 while not done():
                     if self.blocked is not None:
                         raise self.blocked
+                    if self.sender.stopping:
+                        raise DeliveryTimeout(
+                            f"asynchronous logging to {self.url} has shut down; what is pending stays in the spool "
+                            f"({self.server_dir}) for the next client or `python -m mlflow_client spool flush`"
+                        )
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if remaining is not None and remaining <= 0:
                         raise DeliveryTimeout(

@@ -28,6 +28,7 @@ import os
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -301,8 +302,9 @@ class JournalReader:
         self._seg_index = 0
         self._fd: int | None = None
         self._tail = b""
+        self._lines: deque[bytes] = deque()  # complete lines read from disk, not yet parsed
         self.last_read_seq = self.settled_upto
-        self.exhausted = False  # a dead journal read to its end
+        self._eof = False  # a dead journal's last segment is read to its end
         self._marks_fd = _open_append(os.path.join(folder, "marks"))
         self._marks_size = os.fstat(self._marks_fd).st_size
         self.corrupt_lines = 0
@@ -319,22 +321,32 @@ class JournalReader:
         """Up to ``max_records`` more records past the "a" mark, in order."""
         out: list[list[Any]] = []
         while len(out) < max_records:
+            if not self._lines:
+                if not self._read_lines():
+                    break
+                continue
+            record = self._parse(self._lines.popleft())
+            if record is not None and record[0] > self.last_read_seq:
+                self.last_read_seq = record[0]
+                out.append(record)
+        return out
+
+    def _read_lines(self) -> bool:
+        """Read the next chunk of complete lines into ``_lines``; ``False`` at the end for now."""
+        while True:
             if self._fd is None and not self._open_next():
-                break
+                return False
             assert self._fd is not None
             data = os.read(self._fd, _READ_BYTES)
             if not data:
                 if not self._advance():
-                    break
+                    return False
                 continue
             lines = (self._tail + data).split(b"\n")
             self._tail = lines.pop()
-            for line in lines:
-                record = self._parse(line)
-                if record is not None and record[0] > self.last_read_seq:
-                    self.last_read_seq = record[0]
-                    out.append(record)
-        return out
+            if lines:
+                self._lines.extend(lines)
+                return True
 
     def _parse(self, line: bytes) -> list[Any] | None:
         if not line:
@@ -371,7 +383,7 @@ class JournalReader:
         elif self._seg_index + 1 >= len(self._segments):
             if self._tail:  # a dead writer's torn last line: it never returned, so it was never logged
                 self._tail = b""
-            self.exhausted = True
+            self._eof = True
             return False
         assert self._fd is not None
         os.close(self._fd)
@@ -379,6 +391,11 @@ class JournalReader:
         self._tail = b""
         self._seg_index += 1
         return True
+
+    @property
+    def exhausted(self) -> bool:
+        """A dead journal whose every record has been read."""
+        return self._eof and not self._lines
 
     def has_more(self) -> bool:
         """Whether the live writer wrote past what was read (always ``False`` for a dead journal)."""

@@ -102,6 +102,9 @@ def flush_command(timeout: float) -> None:
                         f"{url}: {journal.pending} operations belong to the running process {journal.pid} on "
                         f"{journal.host}, which sends them itself"
                     )
+    from .._delivery import shutdown_all
+
+    shutdown_all(0.0)  # the wait above was the flush; exit adds none
     if problems:
         for line in problems:
             click.echo(f"error: {line}", err=True)
