@@ -63,8 +63,17 @@ class ActiveRun(Run):
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        status = RunStatus.FINISHED if exc_type is None else RunStatus.FAILED
-        end_run(RunStatus.to_string(status))
+        if exc_type is None:
+            end_run(RunStatus.to_string(RunStatus.FINISHED))
+            return
+        import contextlib
+
+        from .exceptions import AsyncLoggingError
+
+        # A refused asynchronous operation is logged at WARNING and dead-lettered already; the block's
+        # own exception is the one to see.
+        with contextlib.suppress(AsyncLoggingError):
+            end_run(RunStatus.to_string(RunStatus.FAILED))
 
 
 # -- tracking URI and experiments -------------------------------------------------------------------

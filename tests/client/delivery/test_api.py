@@ -179,3 +179,14 @@ def test_spool_flush_says_why_when_the_server_is_unreachable(spool: Path) -> Non
     assert flush.returncode == 1
     assert "sent 0 operations, 10 left" in flush.stdout
     assert "error:" in flush.stderr and "ConnectError" in flush.stderr and "Traceback" not in flush.stderr
+
+
+def test_a_refusal_does_not_hide_the_exception_of_the_with_block(tracking: StubServer) -> None:
+    with pytest.raises(ZeroDivisionError), mlflow_client.start_run() as run:
+        mlflow_client.log_param("p", "1")
+        mlflow_client.log_param("p", "2", synchronous=False)  # refused by the server
+        _ = 1 / 0
+    assert MlflowClient(tracking.url).get_run(run.info.run_id).info.status == "FAILED"
+    with pytest.raises(mlflow_client.exceptions.AsyncLoggingError), mlflow_client.start_run():
+        mlflow_client.log_param("q", "1")
+        mlflow_client.log_param("q", "2", synchronous=False)  # no exception in the block: end_run raises it

@@ -281,3 +281,15 @@ def test_the_cap_is_a_loud_error(spool: Path) -> None:
             accepted += 1
     [held] = status(str(spool))
     assert held.pending == accepted > 1000  # every accepted call is kept; the refused one raised
+
+
+def test_ending_a_missing_run_raises_what_a_direct_call_would(server: StubServer, spool: Path) -> None:
+    from mlflow_client.exceptions import ResourceNotFound
+
+    client = MlflowClient(server.url)
+    run_id = _run(client)
+    _log_steps(client, run_id, 10)  # this process now logs asynchronously to the server
+    with pytest.raises(ResourceNotFound):
+        client.set_terminated("no-such-run")
+    client.set_terminated(run_id)
+    assert client.get_run(run_id).info.status == "FINISHED"

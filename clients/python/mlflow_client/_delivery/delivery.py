@@ -140,6 +140,8 @@ class Delivery:
             self.writer.sync()
         try:
             self.wait_for(seq, timeout)
+        except AsyncLoggingError as err:  # the termination itself was refused: raise what a direct call would
+            raise err.failures[0] from err
         except DeliveryTimeout:
             logger.warning(
                 "mlflow_client: run %s's end and earlier asynchronous data are still on their way to %s after %g s; "
