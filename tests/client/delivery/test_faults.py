@@ -293,3 +293,49 @@ def test_ending_a_missing_run_raises_what_a_direct_call_would(server: StubServer
         client.set_terminated("no-such-run")
     client.set_terminated(run_id)
     assert client.get_run(run_id).info.status == "FINISHED"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_faults_on_every_rpc_still_give_exactly_what_was_logged(
+    server: StubServer, spool: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seeded faults of every kind on every RPC the sender uses (log-batch, and the history and run
+    lookups it makes to check what landed), three runs at once: the end state is exactly what was logged.
+    The backoff is shortened so that a hundred failures take seconds, not minutes."""
+    from mlflow_client._delivery import sender
+
+    monkeypatch.setattr(sender, "BACKOFF_FIRST", 0.01)
+    monkeypatch.setattr(sender, "_EXIT_BACKOFF_MAX", 0.05)
+    client = MlflowClient(server.url)
+    runs = [_run(client, f"r{i}") for i in range(3)]
+    server.faults.configure(
+        [
+            FaultRule(kind="drop", probability=0.15),
+            FaultRule(kind="503", probability=0.15),
+            FaultRule(kind="reset", probability=0.1),
+            FaultRule(kind="429", probability=0.05, retry_after="0"),
+            FaultRule(kind="502", probability=0.05),
+        ],
+        seed=seed,
+    )
+    for step in range(1500):
+        for i, run_id in enumerate(runs):
+            op = client.log_metric(
+                run_id, "loss", step * 0.5, timestamp=1_700_000_000_000 + step, step=step, synchronous=False
+            )
+            if step % 100 == 0:
+                client.set_tag(run_id, "epoch", str(step), synchronous=False)
+                client.log_param(run_id, f"p{step}", str(i), synchronous=False)
+        if step % 100 == 99:
+            assert op is not None
+            op.wait()  # an epoch's end: many smaller requests, so that many faults fire
+    flush_async_logging()
+    fired = sum(rule.fired for rule in server.faults.rules)
+    server.faults.configure([])
+    assert fired >= 10
+    for i, run_id in enumerate(runs):
+        _assert_exactly_once(client, run_id, 1500)
+        data = client.get_run(run_id).data
+        assert data.tags["epoch"] == "1400"
+        assert data.params == {f"p{step}": str(i) for step in range(0, 1500, 100)}
+    assert status(str(spool)) == []
