@@ -339,3 +339,29 @@ def test_random_faults_on_every_rpc_still_give_exactly_what_was_logged(
         assert data.tags["epoch"] == "1400"
         assert data.params == {f"p{step}": str(i) for step in range(0, 1500, 100)}
     assert status(str(spool)) == []
+
+
+def test_the_cap_counts_only_what_is_undelivered(server: StubServer, spool: Path) -> None:
+    client = MlflowClient(server.url, spool_max_mb=1)
+    run_id = _run(client)
+    for epoch in range(10):  # about 4 MB of records in all, through a 1 MiB cap
+        ops = [
+            client.log_metric(
+                run_id, "loss", step * 0.5, timestamp=1_700_000_000_000 + step, step=step, synchronous=False
+            )
+            for step in range(6000 * epoch, 6000 * (epoch + 1))
+        ]
+        assert ops[-1] is not None
+        ops[-1].wait()
+    _assert_exactly_once(client, run_id, 60_000)
+
+
+def test_calls_within_the_buffering_time_go_in_one_request(server: StubServer, spool: Path) -> None:
+    client = MlflowClient(server.url, async_buffering_seconds=2.0)
+    run_id = _run(client)
+    ops = _log_steps(client, run_id, 100)
+    client.log_param(run_id, "p", "1", synchronous=False)
+    client.set_tag(run_id, "t", "1", synchronous=False)
+    ops[-1].wait()  # a waiter does not wait out the buffering: it sends what is there
+    assert server.httpd.requests["logBatch"] == 1
+    _assert_exactly_once(client, run_id, 100)

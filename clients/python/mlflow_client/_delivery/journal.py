@@ -161,6 +161,9 @@ class JournalWriter:
     def __init__(self, folder: str, max_bytes: int) -> None:
         self.folder = folder
         self.max_bytes = max_bytes
+        # Settled records are deleted a segment at a time; small segments under a small cap keep what
+        # the cap counts close to what is undelivered.
+        self._segment_bytes = min(SEGMENT_BYTES, max(4096, max_bytes // 8))
         self._lock = threading.Lock()
         # Made under a hidden name and renamed once locked, so that no one claims it in between.
         staging = os.path.join(os.path.dirname(folder), "." + os.path.basename(folder))
@@ -203,7 +206,7 @@ class JournalWriter:
                     f"its cap (MLFLOW_CLIENT_SPOOL_MAX_MB); nothing more is accepted until the server takes "
                     f"some. Spool: {self.folder}"
                 )
-            if self._seg_size >= SEGMENT_BYTES:
+            if self._seg_size >= self._segment_bytes:
                 self._unsynced.append(self._fd)
                 self._open_segment(seq)
             self._write(line)
@@ -233,11 +236,14 @@ class JournalWriter:
             fds, self._unsynced = self._unsynced, []
             fd, dirty = self._fd, self.dirty
             self.dirty = False
-        for old in fds:
-            _fdatasync(old)
-            os.close(old)
-        if dirty:
-            _fdatasync(fd)
+        try:
+            for old in fds:
+                _fdatasync(old)
+                os.close(old)
+            if dirty:
+                _fdatasync(fd)
+        except OSError as err:  # the data is written (page cache); only the crash guarantee is weaker
+            logger.error("mlflow_client: cannot fsync the spool journal %s: %s", self.folder, err)
 
     def first_segment(self) -> int:
         with self._lock:
@@ -339,9 +345,17 @@ class JournalReader:
             assert self._fd is not None
             data = os.read(self._fd, _READ_BYTES)
             if not data:
-                if not self._advance():
+                if not self._later_segment():
+                    if self.writer is None:  # a dead journal, read to its end
+                        self._tail = b""  # a torn last line: that call never returned, so it was never logged
+                        self._eof = True
                     return False
-                continue
+                # The writer has moved on, so this segment is complete now; but lines written to it after
+                # our last read and before the move may still be unread: read it to its real end first.
+                data = os.read(self._fd, _READ_BYTES)
+                if not data:
+                    self._next_segment()
+                    continue
             lines = (self._tail + data).split(b"\n")
             self._tail = lines.pop()
             if lines:
@@ -372,25 +386,27 @@ class JournalReader:
             return self._open_next()
         return True
 
-    def _advance(self) -> bool:
-        """At the end of the current segment: move to the next one if there is (or will be none) one."""
-        current = self._segments[self._seg_index]
-        if self.writer is not None:
-            following = self.writer.segments_after(current)
-            if following is None:
-                return False  # the writer is still on this segment
-            self._segments.append(following)
-        elif self._seg_index + 1 >= len(self._segments):
-            if self._tail:  # a dead writer's torn last line: it never returned, so it was never logged
-                self._tail = b""
-            self._eof = True
+    def _later_segment(self) -> bool:
+        """Whether a segment follows the current one (for the live journal: whether the writer made one)."""
+        if self._seg_index + 1 < len(self._segments):
+            return True
+        if self.writer is None:
             return False
+        following = self.writer.segments_after(self._segments[self._seg_index])
+        if following is None:
+            return False
+        self._segments.append(following)
+        return True
+
+    def _next_segment(self) -> None:
         assert self._fd is not None
         os.close(self._fd)
         self._fd = None
+        if self._tail:
+            self.corrupt_lines += 1
+            logger.error("mlflow_client: a segment of the spool journal %s ends in a torn line", self.folder)
         self._tail = b""
         self._seg_index += 1
-        return True
 
     @property
     def exhausted(self) -> bool:
