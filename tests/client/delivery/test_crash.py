@@ -78,7 +78,8 @@ def test_sigkill_with_a_batch_in_flight_then_replay_sends_each_point_once(
         # Each batch takes the server 0.5 s, so the child dies with one delivered, one in flight
         # (applied by the server after the child is gone) and the rest never sent.
         stub.faults.configure([FaultRule(kind="latency", rpc="logBatch", latency_ms=500)])
-        child = _child("hang", stub.url, run_id, 5000, spool)
+        # A 1 MiB cap makes segments of 128 KiB: the replay crosses several of them.
+        child = _child("hang", stub.url, run_id, 5000, spool, MLFLOW_CLIENT_SPOOL_MAX_MB="1")
         _wait_for_line(child, "logged")
         _poll(lambda: stub.httpd.requests["logBatch"] >= 2, "a second batch to reach the server")
         child.send_signal(signal.SIGKILL)
@@ -100,12 +101,14 @@ def test_sigkill_during_an_outage_loses_nothing(spool: Path, tmp_path: Path) -> 
     db = f"sqlite:///{tmp_path / 'stub.db'}"
     with StubServer(port=port, backend_store_uri=db) as stub:
         run_id = _run(MlflowClient(stub.url))
-    child = _child("hang", url, run_id, 20_000, spool)  # nobody listens on the port now
+    # Nobody listens on the port now; a 4 MiB cap makes segments of 512 KiB, so there are several.
+    child = _child("hang", url, run_id, 20_000, spool, MLFLOW_CLIENT_SPOOL_MAX_MB="4")
     _wait_for_line(child, "logged")
     child.send_signal(signal.SIGKILL)
     child.wait()
     [held] = status(str(spool))
     assert held.pending == 20_000 and held.runs() == {run_id: 20_000}
+    assert len(list(Path(held.journals[0].folder).glob("*.jsonl"))) >= 3
     with StubServer(port=port, backend_store_uri=db) as stub:
         client = MlflowClient(stub.url)
         flush_async_logging()
