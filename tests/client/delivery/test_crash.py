@@ -230,3 +230,27 @@ def test_no_secret_reaches_the_spool_or_the_logs(
         text = caplog.text + repr(client) + repr(client._delivery()) + repr(client._settings)
         for word in words:
             assert word not in text
+
+
+def test_a_record_this_version_cannot_read_is_dead_lettered_and_the_rest_replayed(spool: Path) -> None:
+    import json
+
+    from mlflow_client._delivery.journal import JournalWriter
+    from mlflow_client._delivery.records import encode_metric
+    from mlflow_client._delivery.spool import server_folder
+
+    with StubServer(port=0) as stub:
+        client = MlflowClient(stub.url)
+        run_id = _run(client)
+        writer = JournalWriter(os.path.join(server_folder(str(spool), stub.url), "gone-1-abc"), 2**20)
+        writer.append(encode_metric(run_id, "loss", 0.0, T0, 0))
+        writer.append(json.dumps(["z", run_id, "from a newer client"]).encode())
+        writer.append(encode_metric(run_id, "loss", 0.5, T0 + 1, 1))
+        writer.abandon()  # the process that wrote it is gone
+        MlflowClient(stub.url)
+        flush_async_logging()
+        _assert_points(client, run_id, 2)
+        [held] = status(str(spool))
+        assert held.pending == 0 and held.dead_letters == 1
+        entry = json.loads((Path(held.folder) / "dead-letter.jsonl").read_text())
+        assert entry["op"] == "unreadable" and entry["record"] == [2, "z", run_id, "from a newer client"]

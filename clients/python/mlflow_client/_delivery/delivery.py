@@ -222,14 +222,22 @@ class Delivery:
             else:
                 self._unreported_extra += 1
 
-    def write_dead_letters(self, items: list[Item], err: MlflowException) -> None:
-        """Keep refused items in the dead-letter file, then say so once for the batch."""
-        data = b"".join(dead_letter_line(self.url, item.describe(), err) for item in items)
+    def _append_dead_letters(self, data: bytes) -> None:
         fd = os.open(self.dead_letter_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             os.write(fd, data)
         finally:
             os.close(fd)
+
+    def write_unreadable(self, record: list[object], journal: str) -> None:
+        """A record this version cannot read (a newer mlflow-client's?): kept whole in the dead-letter file."""
+        error = MlflowException(f"unreadable record in {journal}", error_code="INVALID_STATE")
+        self._append_dead_letters(dead_letter_line(self.url, {"op": "unreadable", "record": record}, error))
+        logger.error("mlflow_client: an unreadable record of %s was moved to %s", journal, self.dead_letter_path)
+
+    def write_dead_letters(self, items: list[Item], err: MlflowException) -> None:
+        """Keep refused items in the dead-letter file, then say so once for the batch."""
+        self._append_dead_letters(b"".join(dead_letter_line(self.url, item.describe(), err) for item in items))
         first = items[0]
         what = f"{first.describe()['op']} {first.key!r}" if first.kind in ("m", "p", "t") else first.describe()["op"]
         more = f" and {len(items) - 1} more" if len(items) > 1 else ""

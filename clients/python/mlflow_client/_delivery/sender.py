@@ -243,8 +243,8 @@ class Sender:
         seq = record[0]
         try:
             items = items_of(ledger, record, ledger.reader.maybe_sent(seq))
-        except (ValueError, IndexError, TypeError, KeyError):
-            logger.error("mlflow_client: skipping an unreadable record %d in %s", seq, ledger.reader.folder)
+        except (ValueError, IndexError, TypeError, KeyError):  # e.g. written by a newer mlflow-client
+            self.delivery.write_unreadable(record, ledger.reader.folder)
             ledger.reader.corrupt_lines += 1
             items = []
         ledger.add(seq, len(items))
