@@ -190,3 +190,18 @@ def test_a_refusal_does_not_hide_the_exception_of_the_with_block(tracking: StubS
     with pytest.raises(mlflow_client.exceptions.AsyncLoggingError), mlflow_client.start_run():
         mlflow_client.log_param("q", "1")
         mlflow_client.log_param("q", "2", synchronous=False)  # no exception in the block: end_run raises it
+
+
+def test_an_unusable_spool_folder_is_a_clear_error_and_sync_logging_still_works(
+    stub: StubServer, tmp_path: Path
+) -> None:
+    from mlflow_client.exceptions import ConfigurationError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    client = MlflowClient(stub.url, spool_dir=str(blocker / "spool"))  # constructing is fine
+    run_id = client.create_run("0").info.run_id
+    client.log_metric(run_id, "m", 1.0)
+    with pytest.raises(ConfigurationError, match="MLFLOW_CLIENT_SPOOL_DIR"):
+        client.log_metric(run_id, "m", 2.0, synchronous=False)
+    assert [m.value for m in client.get_metric_history(run_id, "m")] == [1.0]

@@ -63,7 +63,15 @@ def delivery_for(uri: str, settings: Settings) -> Delivery:
     with _lock:
         delivery = _deliveries.get(key)
         if delivery is None or delivery.closed:
-            delivery = _deliveries[key] = Delivery(uri, settings)
+            try:
+                delivery = _deliveries[key] = Delivery(uri, settings)
+            except OSError as err:
+                from ..exceptions import ConfigurationError
+
+                raise ConfigurationError(
+                    f"cannot use the spool folder {settings.spool_folder} for asynchronous logging: {err}; set "
+                    "MLFLOW_CLIENT_SPOOL_DIR to a folder of your own on a local disk"
+                ) from err
             if not _atexit_registered:
                 atexit.register(_at_exit)
                 _atexit_registered = True
@@ -81,7 +89,11 @@ def replay_if_pending(uri: str, settings: Settings) -> None:
         return
     from .spool import has_journals, server_folder_path
 
-    if has_journals(server_folder_path(settings.spool_folder, uri)):
+    try:
+        pending = has_journals(server_folder_path(settings.spool_folder, uri))
+    except OSError:  # an unreadable spool folder must not stop a synchronous client; async use says why
+        return
+    if pending:
         delivery_for(uri, settings)
 
 

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from ..exceptions import AsyncLoggingError, DeliveryTimeout, MlflowException
+from ..exceptions import AsyncLoggingError, DeliveryTimeout, MlflowException, SpoolFull
 from .journal import JournalReader, JournalWriter, iter_pending
 from .sender import Sender
 from .spool import DEAD_LETTER, dead_letter_line, public_url, server_folder
@@ -91,7 +91,10 @@ class Delivery:
                 if self.closed:
                     raise MlflowException("asynchronous logging has shut down (interpreter exit)")
                 name = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
-                writer = JournalWriter(os.path.join(self.server_dir, name), self.settings.spool_max_mb * 2**20)
+                try:
+                    writer = JournalWriter(os.path.join(self.server_dir, name), self.settings.spool_max_mb * 2**20)
+                except OSError as err:
+                    raise SpoolFull(f"cannot start a journal in the spool at {self.server_dir}: {err}") from err
                 self.sender.attach_live(JournalReader(writer.folder, writer=writer))
                 self.writer = writer
             return self.writer
