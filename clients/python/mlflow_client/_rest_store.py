@@ -6,8 +6,10 @@ live in the client, retries and errors in the transport.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 
@@ -28,11 +30,14 @@ from .entities import (
     ViewType,
 )
 from .entities._run_data import HistoryPage
+from .exceptions import ResourceAlreadyExists, ResourceNotFound
 
 if TYPE_CHECKING:
     from ._generated._runtime import Transport
 
 _HISTORY = next(e for e in ep.ENDPOINTS if e.rpc == "getMetricHistory")
+logger = logging.getLogger("mlflow_client")
+T = TypeVar("T")
 
 
 def _view(view_type: int | str | None) -> str | None:
@@ -49,13 +54,52 @@ class RestStore:
 
     # -- experiments ----------------------------------------------------------------------------
 
+    def _create_once(
+        self, create: Callable[[], T], find: Callable[[], T | None], what: str, settle: Callable[[T], T] | None = None
+    ) -> T:
+        """``create`` exactly once, with the transport's retry budget (see ``_creation``)."""
+        from ._creation import create_once
+        from ._transport import RetryPolicy
+
+        policy = getattr(self.transport, "retry_policy", None) or RetryPolicy()
+        return create_once(
+            create,
+            find,
+            what=what,
+            settle=settle,
+            max_retries=policy.max_retries,
+            delay=policy.delay,
+            max_time=policy.max_retry_time,
+            sleep=getattr(self.transport, "sleep", time.sleep),
+            clock=getattr(self.transport, "clock", time.monotonic),
+        )
+
     def create_experiment(self, name: str, artifact_location: str | None, tags: Sequence[ExperimentTag]) -> str:
+        from ._creation import CREATION_ID_TAG, new_creation_id
+
+        creation_id = new_creation_id()
         request = m.CreateExperiment(
             name=name,
             artifact_location=artifact_location,
-            tags=[m.ExperimentTag(key=t.key, value=t.value) for t in tags],
+            tags=[
+                *(m.ExperimentTag(key=t.key, value=t.value) for t in tags),
+                m.ExperimentTag(key=CREATION_ID_TAG, value=creation_id),
+            ],
         )
-        return str(ep.create_experiment(self.transport, request).experiment_id)
+
+        def create() -> str:
+            return str(ep.create_experiment(self.transport, request).experiment_id)
+
+        def find() -> str | None:
+            try:
+                experiment = self.get_experiment_by_name(name)
+            except ResourceNotFound:
+                return None
+            if experiment.tags.get(CREATION_ID_TAG) == creation_id:
+                return experiment.experiment_id
+            raise ResourceAlreadyExists(f"Experiment '{name}' already exists.")  # someone else's
+
+        return self._create_once(create, find, f"experiments/create {name!r}")
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         response = ep.get_experiment(self.transport, m.GetExperiment(experiment_id=str(experiment_id)))
@@ -106,16 +150,45 @@ class RestStore:
     def create_run(
         self, experiment_id: str, user_id: str, start_time: int, tags: Sequence[RunTag], run_name: str | None
     ) -> Run:
+        from ._creation import CREATION_ID_TAG, new_creation_id
+
+        creation_id = new_creation_id()
         request = m.CreateRun(
             experiment_id=str(experiment_id),
             user_id=user_id,
             start_time=start_time,
-            tags=[t._to_wire() for t in tags],
+            tags=[*(t._to_wire() for t in tags), m.RunTag(key=CREATION_ID_TAG, value=creation_id)],
             run_name=run_name or None,
         )
-        response = ep.create_run(self.transport, request)
-        assert response.run is not None
-        return Run._from_wire(response.run)
+
+        def create() -> Run:
+            response = ep.create_run(self.transport, request)
+            assert response.run is not None
+            return Run._from_wire(response.run)
+
+        def created() -> list[Run]:
+            found = self.search_runs(
+                [experiment_id], f"tags.`{CREATION_ID_TAG}` = '{creation_id}'", "ACTIVE_ONLY", 10, None, None
+            )
+            return sorted(found, key=lambda r: r.info.run_id)
+
+        def find() -> Run | None:
+            runs = created()
+            return settle(runs[0]) if runs else None
+
+        def settle(run: Run) -> Run:
+            # An earlier attempt may have landed late, beside this one: keep one, delete the copies.
+            for copy in created():
+                if copy.info.run_id != run.info.run_id:
+                    logger.warning(
+                        "mlflow_client: runs/create was applied twice (a lost answer); deleting the copy %s of %s",
+                        copy.info.run_id,
+                        run.info.run_id,
+                    )
+                    self.delete_run(copy.info.run_id)
+            return run
+
+        return self._create_once(create, find, f"runs/create in experiment {experiment_id}", settle)
 
     def get_run(self, run_id: str) -> Run:
         response = ep.get_run(self.transport, m.GetRun(run_id=run_id))

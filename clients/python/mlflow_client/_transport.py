@@ -515,6 +515,15 @@ class HttpTransport:
         finally:
             response.close()
 
+    @property
+    def sleep(self) -> Callable[[float], None]:
+        """How this transport waits between attempts (``time.sleep`` unless a test gave another)."""
+        return self._sleep
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
+
     def close(self) -> None:
         """Close the pooled connections (unless the ``httpx.Client`` was given from outside)."""
         if self._owns_client:
