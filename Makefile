@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.file_store
 	$(BIN)/python -m bench.artifacts --big-mb 1024
 	$(BIN)/python -m bench.async_logging
+	$(BIN)/python -m bench.sync
 
 ## conformance: check the server at URL= (default: the bundled stub) against the contract; writes conformance-report.md
 conformance: $(STAMP)

@@ -369,3 +369,24 @@ def test_mlflow_server_serves_what_we_write(client: MlflowClient, root: Path, mo
         run_id = remote.create_run(ids[0], run_name="from-server").info.run_id
         remote.log_metric(run_id, "x", 1.5, step=3)
     assert client.get_run(run_id).data.metrics == {"x": 1.5}
+
+
+def test_the_latest_metric_of_a_file_is_the_one_a_full_parse_ranks_highest() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from mlflow_client._file_layout import latest_metric, latest_metric_line, parse_metric_lines
+
+    values = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, 1.0, math.nan]))
+    line = st.tuples(st.integers(0, 5), values, st.integers(-2, 3), st.booleans()).map(
+        lambda t: f"{t[0]} {t[1]!r} {t[2]}" + (" ds dig" if t[3] else "")
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(line, max_size=12), st.sampled_from(["", "7 1.0", "9 2.0 1 x"]))
+    def check(lines: list[str], tail: str) -> None:
+        text = "".join(x.replace("inf", "Infinity").replace("nan", "NaN") + "\n" for x in lines) + tail
+        expected = latest_metric(parse_metric_lines("k", text, "r"))
+        got = latest_metric_line("k", text, "r")
+        assert repr(got) == repr(expected)
+
+    check()

@@ -114,6 +114,24 @@ def parse_metric_lines(key: str, text: str, run_id: str) -> Iterator[Metric]:
         )
 
 
+def latest_metric_line(key: str, text: str, run_id: str) -> Metric | None:
+    """``latest_metric(parse_metric_lines(...))`` without making a Metric per line (search reads every
+    metric file of every run for this)."""
+    best: list[str] | None = None
+    best_rank: tuple[int, int, float] | None = None
+    for line in text.split("\n")[:-1]:
+        parts = line.strip().split(" ")
+        if len(parts) not in (2, 3, 5):
+            continue
+        value = float(parts[1])
+        rank = (int(parts[2]) if len(parts) >= 3 else 0, int(parts[0]), -math.inf if math.isnan(value) else value)
+        if best_rank is None or rank > best_rank:
+            best, best_rank = parts, rank
+    if best is None:
+        return None
+    return next(parse_metric_lines(key, " ".join(best) + "\n", run_id))
+
+
 def latest_metric(history: Iterable[Metric]) -> Metric | None:
     def rank(x: Metric) -> tuple[int, int, float]:
         # MLflow's max by (step, timestamp, value); NaN compares false both ways, so ranks as the lowest.

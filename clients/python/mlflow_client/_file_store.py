@@ -30,7 +30,7 @@ from ._file_layout import (
     append_lines,
     create_once,
     key_path,
-    latest_metric,
+    latest_metric_line,
     metric_line,
     parse_metric_lines,
     read_text,
@@ -356,7 +356,7 @@ class FileStore:
         info = self._read_run_info(run_dir)
         metrics = []
         for key, path in walk_files(run_dir / "metrics"):
-            latest = latest_metric(parse_metric_lines(key, read_text(path), info.run_id))
+            latest = latest_metric_line(key, read_text(path), info.run_id)
             if latest is not None:
                 metrics.append(latest)
         params = [Param(k, read_text(p)) for k, p in walk_files(run_dir / "params")]

@@ -154,6 +154,14 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "crash can lose. 0: at every call (slow).",
     ),
     EnvVar(
+        "MLFLOW_CLIENT_OFFLINE",
+        "offline",
+        "false",
+        "`true`: runs for an http(s) server are recorded in a local store under the spool folder and the server "
+        "is never contacted; `auto`: only when the server cannot be reached at `start_run`. Upload with "
+        "`mlflow-client sync --offline` (auto mode also uploads in the background once the server is back).",
+    ),
+    EnvVar(
         "MLFLOW_CLIENT_DRAIN_TIMEOUT",
         "drain_timeout",
         30.0,
@@ -217,6 +225,16 @@ def parse_bool(value: str, name: str) -> bool:
     raise ConfigurationError(f"{name} must be one of true, false, 1, 0 (any case), got {value!r}")
 
 
+def parse_offline(value: str, name: str) -> str:
+    """``auto``, or a boolean as ``parse_bool`` reads one, as "true"/"false"."""
+    lowered = value.strip().lower()
+    if lowered == "auto":
+        return "auto"
+    if lowered in ("true", "1", "false", "0"):
+        return "true" if parse_bool(value, name) else "false"
+    raise ConfigurationError(f"{name} must be one of true, false, auto, 1, 0 (any case), got {value!r}")
+
+
 def parse_int(value: str, name: str) -> int:
     if not _INT.match(value):
         raise ConfigurationError(f"{name} must be a whole number, got {value!r}")
@@ -265,6 +283,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "drain_timeout": parse_float,
     "s3_upload_extra_args": parse_json_object,
     "s3_ignore_tls": parse_bool,
+    "offline": parse_offline,
 }
 
 
@@ -296,6 +315,7 @@ class Settings:
     spool_dir: str | None = None
     spool_max_mb: int = 1024
     spool_fsync_seconds: float = 1.0
+    offline: str = "false"
     drain_timeout: float = 30.0
     experiment_name: str | None = None
     experiment_id: str | None = None
@@ -370,6 +390,10 @@ class Settings:
                 raise ConfigurationError(f"{_label('s3_upload_extra_args')} must be a mapping with string keys")
             # A read-only copy keeps the frozen Settings immutable.
             object.__setattr__(self, "s3_upload_extra_args", MappingProxyType(dict(extra)))
+        if isinstance(self.offline, bool):
+            object.__setattr__(self, "offline", "true" if self.offline else "false")
+        if self.offline not in ("false", "true", "auto"):
+            raise ConfigurationError(f"{_label('offline')} must be true, false or auto, got {self.offline!r}")
         if (self.username is None) != (self.password is None):
             missing, given = ("password", "username") if self.password is None else ("username", "password")
             raise ConfigurationError(

@@ -155,10 +155,18 @@ class MlflowClient:
         self._settings = Settings.from_env(**settings)
         self._tracking_uri = _tracking_uri.resolve(tracking_uri, self._settings)
         self._registry_uri = registry_uri
-        self._store = resolve_store(self._tracking_uri, self._settings)
         self._artifact_repos: dict[str, ArtifactRepository] = {}
         self._remote = self._tracking_uri.lower().startswith(("http://", "https://"))
         self._delivery_cache: tuple[int, Delivery] | None = None
+        self._offline = self._remote and self._settings.offline == "true"
+        if self._offline:  # MLFLOW_CLIENT_OFFLINE=true: the server's offline store, and no network at all
+            from ._file_store import FileStore
+            from ._offline import store_for
+
+            self._store: RestStore | FileStore = FileStore(store_for(self._settings, self._tracking_uri).mlruns)
+            self._remote = False
+        else:
+            self._store = resolve_store(self._tracking_uri, self._settings)
         if self._remote:
             from ._delivery import replay_if_pending
 
@@ -187,6 +195,8 @@ class MlflowClient:
     def __repr__(self) -> str:
         from ._delivery.spool import public_url
 
+        if self._offline:
+            return f"MlflowClient(tracking_uri={public_url(self._tracking_uri)!r}, offline=True)"
         uri = public_url(self._tracking_uri) if self._remote else self._tracking_uri
         return f"MlflowClient(tracking_uri={uri!r})"
 
@@ -308,6 +318,15 @@ class MlflowClient:
             _check_key(t.key)
         user_id = _stringify(tags.get("mlflow.user", "unknown"))
         return self._store.create_run(experiment_id, user_id, start_time or now_ms(), run_tags, run_name)
+
+    def _create_run_as(
+        self, experiment_id: str, user_id: str, start_time: int, tags: dict[str, str], run_name: str | None
+    ) -> Run:
+        """A run with exactly these user, start time and tags (for ``sync``: nothing derived, nothing added)."""
+        run_tags = [RunTag(k, v) for k, v in tags.items()]
+        for t in run_tags:
+            _check_key(t.key)
+        return self._store.create_run(experiment_id, user_id, start_time, run_tags, run_name)
 
     def get_run(self, run_id: str) -> Run:
         return self._store.get_run(run_id)
@@ -517,6 +536,10 @@ class MlflowClient:
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         return self._store.get_metric_history(run_id, key)
+
+    def list_artifact_files(self, run_id: str, path: str | None = None) -> list[tuple[str, int | None]]:
+        """Every artifact file of the run under ``path``, recursively, as (path, size) pairs (an addition)."""
+        return self._artifact_repo(run_id).list_files(path)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         local = self._local_artifact_repo(run_id)

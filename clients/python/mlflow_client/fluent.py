@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 _lock = threading.RLock()
 _clients: dict[str, MlflowClient] = {}
 _active_experiment_id: str | None = None
+_active_experiment_name: str | None = None  # set by name while the server could not be reached (auto offline)
+_experiment_names: dict[str, str] = {}  # experiment id -> name, as set_experiment saw them
 _runs = threading.local()
 
 
@@ -96,18 +98,26 @@ def create_experiment(name: str, artifact_location: str | None = None, tags: dic
 
 def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> Experiment:
     """Make an experiment active for runs started after this, creating it by name if it is missing."""
-    global _active_experiment_id
+    global _active_experiment_id, _active_experiment_name
     if (experiment_name is None) == (experiment_id is None):
         raise MlflowException(
             "Must specify exactly one of: `experiment_id` or `experiment_name`.", error_code="INVALID_PARAMETER_VALUE"
         )
     client = _client()
+    if experiment_name is not None and client._settings.offline == "auto" and client._remote:
+        from . import _offline
+
+        chosen = _offline.client_for_new_run(client)
+        if chosen is not client:  # no server: the name is kept, and runs go to the offline store's namesake
+            experiment = _get_or_create(chosen, experiment_name)
+            with _lock:
+                _active_experiment_id, _active_experiment_name = None, experiment_name
+            return experiment
     if experiment_id is not None:
         experiment = client.get_experiment(experiment_id)
     else:
         assert experiment_name is not None
-        found = client.get_experiment_by_name(experiment_name)
-        experiment = found or client.get_experiment(client.create_experiment(experiment_name))
+        experiment = _get_or_create(client, experiment_name)
     if experiment.lifecycle_stage != "active":
         raise MlflowException(
             f"Cannot set a deleted experiment {experiment.name!r} as the active experiment. You can restore "
@@ -115,8 +125,14 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
             error_code="INVALID_PARAMETER_VALUE",
         )
     with _lock:
-        _active_experiment_id = experiment.experiment_id
+        _active_experiment_id, _active_experiment_name = experiment.experiment_id, None
+        _experiment_names[experiment.experiment_id] = experiment.name
     return experiment
+
+
+def _get_or_create(client: MlflowClient, name: str) -> Experiment:
+    found = client.get_experiment_by_name(name)
+    return found or client.get_experiment(client.create_experiment(name))
 
 
 def _experiment_id_for_new_run() -> str:
@@ -125,12 +141,40 @@ def _experiment_id_for_new_run() -> str:
     with _lock:
         if _active_experiment_id is not None:
             return _active_experiment_id
+        name = _active_experiment_name
+    if name is not None:  # chosen while the server could not be reached, and it answers now
+        return set_experiment(experiment_name=name).experiment_id
     settings = Settings.from_env()
     if settings.experiment_id:
         return settings.experiment_id
     if settings.experiment_name:
         return set_experiment(experiment_name=settings.experiment_name).experiment_id
     return "0"
+
+
+def _offline_experiment_id(offline: MlflowClient, experiment_id: str | None) -> str:
+    """The offline store's experiment for a run that would have gone to ``experiment_id`` (or the
+    active experiment) online: the one with the same name, so that uploading merges them."""
+    from ._settings import Settings
+
+    name = None
+    if experiment_id is None:
+        with _lock:
+            experiment_id, name = _active_experiment_id, _active_experiment_name
+        if experiment_id is None and name is None:
+            settings = Settings.from_env()
+            experiment_id = settings.experiment_id
+            name = None if experiment_id else settings.experiment_name
+    if name is None:
+        name = "Default" if experiment_id in (None, "0") else _experiment_names.get(experiment_id or "")
+    if name is None:
+        raise MlflowException(
+            f"Cannot record the run offline: the tracking server cannot be reached, and the name of experiment "
+            f"{experiment_id} is not known. Choose the experiment by name (set_experiment(experiment_name=...) "
+            "or MLFLOW_EXPERIMENT_NAME) so that offline runs can go to it.",
+            error_code="INVALID_PARAMETER_VALUE",
+        )
+    return _get_or_create(offline, name).experiment_id
 
 
 # -- runs -------------------------------------------------------------------------------------------
@@ -162,8 +206,13 @@ def start_run(
             error_code="INVALID_PARAMETER_VALUE",
         )
     client = _client()
+    auto = client._settings.offline == "auto" and client._remote
     resume_id = run_id or Settings.from_env().run_id
     if resume_id:
+        if auto:
+            from . import _offline
+
+            client = _offline.offline_run_client(client, resume_id) or client
         run = client.get_run(resume_id)
         if experiment_id is not None and experiment_id != run.info.experiment_id:
             raise MlflowException(
@@ -189,8 +238,18 @@ def start_run(
             run_tags[_context.PARENT_RUN_ID] = parent
         if description:
             run_tags[_context.NOTE] = description
-        exp_id = experiment_id or _experiment_id_for_new_run()
-        active = ActiveRun(client.create_run(exp_id, tags=run_tags, run_name=run_name), client)
+        chosen = client
+        if auto:
+            from . import _offline
+
+            parent_client = next((r._client for r in stack if r.info.run_id == parent), None) if parent else None
+            offline_parent = parent_client is not None and parent_client._offline
+            chosen = parent_client if offline_parent else _offline.client_for_new_run(client)  # type: ignore[assignment]
+        if chosen is client:
+            exp_id = experiment_id or _experiment_id_for_new_run()
+        else:
+            exp_id = _offline_experiment_id(chosen, experiment_id)
+        active = ActiveRun(chosen.create_run(exp_id, tags=run_tags, run_name=run_name), chosen)
     stack.append(active)
     return active
 
@@ -201,30 +260,30 @@ def end_run(status: str = "FINISHED") -> None:
     if not stack:
         return
     run = stack.pop()
-    (run._client or _client()).set_terminated(run.info.run_id, status)
+    client = run._client or _client()
+    client.set_terminated(run.info.run_id, status)
+    offline = sys.modules.get("mlflow_client._offline")
+    if offline is not None and client._offline:
+        offline.run_ended(client)
 
 
 def _end_runs_at_exit() -> None:
+    from ._settings import Settings
+
     delivery = sys.modules.get("mlflow_client._delivery")
     if delivery is not None and _stack():
-        from ._settings import Settings
-
         delivery.begin_exit(Settings.from_env().drain_timeout)
     while _stack():
         try:
             end_run()
         except Exception:  # interpreter exit: report nothing more than MLflow does
-            return
+            break
+    offline = sys.modules.get("mlflow_client._offline")
+    if offline is not None:  # runs recorded offline while the server was away: one last try to upload
+        offline.at_exit(Settings.from_env().drain_timeout)
 
 
 atexit.register(_end_runs_at_exit)
-
-
-def _active_run_id() -> str:
-    run = active_run()
-    if run is None:
-        run = start_run()
-    return run.info.run_id
 
 
 def _target(run_id: str | None) -> tuple[MlflowClient, str]:
@@ -234,7 +293,15 @@ def _target(run_id: str | None) -> tuple[MlflowClient, str]:
         stack = _stack()
         run = stack[-1] if stack else start_run()
         return (run._client or _client()), run.info.run_id
-    return _client(), run_id
+    return _client_for(run_id), run_id
+
+
+def _client_for(run_id: str) -> MlflowClient:
+    """The client of a run this thread started (it may be an offline one), else the tracking URI's."""
+    for run in reversed(_stack()):
+        if run.info.run_id == run_id and run._client is not None:
+            return run._client
+    return _client()
 
 
 # -- logging to the active run ----------------------------------------------------------------------
@@ -308,11 +375,12 @@ def flush_async_logging(timeout: float | None = None) -> None:
 
 
 def delete_tag(key: str) -> None:
-    _client().delete_tag(_active_run_id(), key)
+    client, run_id = _target(None)
+    client.delete_tag(run_id, key)
 
 
 def get_run(run_id: str) -> Run:
-    return _client().get_run(run_id)
+    return _client_for(run_id).get_run(run_id)
 
 
 def get_experiment(experiment_id: str) -> Experiment:
@@ -330,24 +398,28 @@ def log_artifact(
     local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
 ) -> None:
     """Upload a local file (or folder) into the active run's ``artifact_path`` folder."""
-    _client().log_artifact(run_id or _active_run_id(), local_path, artifact_path)
+    client, run_id = _target(run_id)
+    client.log_artifact(run_id, local_path, artifact_path)
 
 
 def log_artifacts(
     local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
 ) -> None:
     """Upload the files under ``local_dir`` into the active run's ``artifact_path`` folder."""
-    _client().log_artifacts(run_id or _active_run_id(), local_dir, artifact_path)
+    client, run_id = _target(run_id)
+    client.log_artifacts(run_id, local_dir, artifact_path)
 
 
 def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
     """Store ``text`` as the active run's artifact file ``artifact_file``."""
-    _client().log_text(run_id or _active_run_id(), text, artifact_file)
+    client, run_id = _target(run_id)
+    client.log_text(run_id, text, artifact_file)
 
 
 def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
     """Store ``dictionary`` as JSON (or YAML for .yaml/.yml) as the active run's ``artifact_file``."""
-    _client().log_dict(run_id or _active_run_id(), dictionary, artifact_file)
+    client, run_id = _target(run_id)
+    client.log_dict(run_id, dictionary, artifact_file)
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:

@@ -108,6 +108,11 @@ class ArtifactRepository(abc.ABC):
         finally:
             progress.close()
 
+    def list_files(self, path: str | None = None) -> list[tuple[str, int | None]]:
+        """Every file under ``path`` (the root when ``None``), recursively: (relative path, size)."""
+        files, _ = self._walk(check_relative(path or "", self.artifact_uri))
+        return sorted(files or [])
+
     def download_artifacts(self, artifact_path: str, dst_path: str | os.PathLike[str] | None = None) -> str:
         """Download a file or a folder (recursively) into ``dst_path`` and return its local path.
 

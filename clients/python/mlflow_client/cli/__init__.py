@@ -10,6 +10,7 @@ import click
 
 from .. import __version__
 from .spool import spool
+from .sync import sync_command
 
 __all__ = ["cli", "main"]
 
@@ -21,12 +22,14 @@ def cli() -> None:
 
     \b
     Examples:
+      mlflow-client sync ./mlruns http://tracking:5000
       mlflow-client spool status
       mlflow-client spool flush --timeout 120
     """
 
 
 cli.add_command(spool)
+cli.add_command(sync_command)
 
 
 def main() -> None:

@@ -39,17 +39,31 @@ def spool() -> None:
 @spool.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def status_command(as_json: bool) -> None:
-    """List what is pending, per server and run."""
+    """List what is pending, per server and run, and the runs recorded offline (local id -> server id)."""
     from .._delivery.spool import status
+    from .._offline import offline_stores
 
     folder = _settings().spool_folder
     servers = status(folder)
+    stores = [s for s in offline_stores(folder) if s.runs()]
     if as_json:
-        click.echo(json.dumps({"spool": folder, "servers": [s.as_json() for s in servers]}, indent=2))
+        body = {
+            "spool": folder,
+            "servers": [s.as_json() for s in servers],
+            "offline": [s.as_json() for s in stores],
+        }
+        click.echo(json.dumps(body, indent=2))
         return
-    if not servers:
+    if not servers and not stores:
         click.echo(f"Nothing pending in {folder}")
         return
+    for store in stores:
+        runs = store.runs()
+        uploaded = sum(1 for r in runs if r.server_run_id)
+        click.echo(f"{store.url}: {len(runs)} runs recorded offline, {uploaded} uploaded  ({store.mlruns})")
+        for run in runs:
+            where = f"-> {run.server_run_id}" if run.server_run_id else "not uploaded yet"
+            click.echo(f"  run {run.run_id} {where}  ({run.experiment}/{run.run_name}, {run.status})")
     for server in servers:
         click.echo(f"{server.url}: {server.pending} operations pending  ({server.folder})")
         for run_id, count in server.runs().most_common():
