@@ -13,7 +13,7 @@ import contextlib
 import math
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from .entities import Metric
@@ -115,8 +115,8 @@ def parse_metric_lines(key: str, text: str, run_id: str) -> Iterator[Metric]:
 
 
 def latest_metric_line(key: str, text: str, run_id: str) -> Metric | None:
-    """``latest_metric(parse_metric_lines(...))`` without making a Metric per line (search reads every
-    metric file of every run for this)."""
+    """The latest point of a metric file, ranked as MLflow does (by step, timestamp, value; NaN lowest),
+    without making a Metric per line: search reads every metric file of every run for this."""
     best: list[str] | None = None
     best_rank: tuple[int, int, float] | None = None
     for line in text.split("\n")[:-1]:
@@ -130,14 +130,6 @@ def latest_metric_line(key: str, text: str, run_id: str) -> Metric | None:
     if best is None:
         return None
     return next(parse_metric_lines(key, " ".join(best) + "\n", run_id))
-
-
-def latest_metric(history: Iterable[Metric]) -> Metric | None:
-    def rank(x: Metric) -> tuple[int, int, float]:
-        # MLflow's max by (step, timestamp, value); NaN compares false both ways, so ranks as the lowest.
-        return x.step, x.timestamp, -math.inf if math.isnan(x.value) else x.value
-
-    return max(history, key=rank, default=None)
 
 
 def walk_files(folder: Path) -> Iterator[tuple[str, Path]]:

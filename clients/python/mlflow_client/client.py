@@ -96,10 +96,15 @@ def _stringify(value: Any) -> str:
 
 
 def resolve_store(tracking_uri: str, settings: Settings) -> RestStore | FileStore:
-    """The store for a tracking URI: a server for http(s), ``./mlruns``-style folders for paths and
-    ``file:`` URIs, a clear error for everything else."""
+    """The store for a tracking URI: a server for http(s) (its offline store with MLFLOW_CLIENT_OFFLINE=true),
+    ``./mlruns``-style folders for paths and ``file:`` URIs, a clear error for everything else."""
     scheme = tracking_uri.split(":", 1)[0].lower() if "://" in tracking_uri else ""
     if scheme in ("http", "https"):
+        if settings.offline == "true":  # the server's offline store, and no network at all
+            from ._file_store import FileStore
+            from ._offline import store_for
+
+            return FileStore(store_for(settings, tracking_uri).mlruns)
         from ._rest_store import RestStore
         from ._transport import HttpTransport
 
@@ -159,14 +164,8 @@ class MlflowClient:
         self._remote = self._tracking_uri.lower().startswith(("http://", "https://"))
         self._delivery_cache: tuple[int, Delivery] | None = None
         self._offline = self._remote and self._settings.offline == "true"
-        if self._offline:  # MLFLOW_CLIENT_OFFLINE=true: the server's offline store, and no network at all
-            from ._file_store import FileStore
-            from ._offline import store_for
-
-            self._store: RestStore | FileStore = FileStore(store_for(self._settings, self._tracking_uri).mlruns)
-            self._remote = False
-        else:
-            self._store = resolve_store(self._tracking_uri, self._settings)
+        self._remote = self._remote and not self._offline
+        self._store = resolve_store(self._tracking_uri, self._settings)
         if self._remote:
             from ._delivery import replay_if_pending
 
