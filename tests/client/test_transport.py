@@ -23,10 +23,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+import urllib3
+from mlflow_client._http_core import AdapterError, Request
 from mlflow_client._settings import Settings
-from mlflow_client._transport import BasicAuth, BearerAuth, HttpTransport, RestError, RetryPolicy
+from mlflow_client._transport import BasicAuth, BearerAuth, HttpTransport, RestError, RetryPolicy, Urllib3Adapter
 from mlflow_client.exceptions import (
     ConfigurationError,
     ConnectionFailed,
@@ -45,6 +46,9 @@ from mlflow_client.exceptions import (
 
 from server_stub import StubServer
 from server_stub.faults import FaultRule
+from tests.client.fake_http import FakeAdapter, Reply
+from tests.client.scripted_server import Reply as ScriptedReply
+from tests.client.scripted_server import ScriptedServer, ok
 from tests.real_server import free_port, real_mlflow_server
 from tests.tls_certs import Certs, issue_certs
 
@@ -83,7 +87,7 @@ def mock(handler: Any, waits: list[float] | None = None, **settings: Any) -> Htt
     return HttpTransport(
         "http://mlflow.test",
         Settings.from_env({}, **settings),
-        transport=httpx.MockTransport(handler),
+        adapter=FakeAdapter(handler),
         sleep=waits.append if waits is not None else _no_sleep,
     )
 
@@ -218,18 +222,18 @@ def test_non_idempotent_post_is_retried_when_turned_away_with_retry_after(stub: 
     assert stub.httpd.requests["createExperiment"] == 3
 
 
-class FailingConnects(httpx.BaseTransport):
-    """A real HTTP transport whose first ``failures`` connection attempts fail."""
+class FailingConnects:
+    """The real urllib3 adapter, whose first ``failures`` connection attempts fail."""
 
-    def __init__(self, failures: int) -> None:
-        self.inner = httpx.HTTPTransport()
+    def __init__(self, inner: Urllib3Adapter, failures: int) -> None:
+        self.inner = inner
         self.failures = failures
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def send(self, request: Request, *, stream: bool) -> Any:
         if self.failures:
             self.failures -= 1
-            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
-        return self.inner.handle_request(request)
+            raise AdapterError(AdapterError.CONNECT, "NewConnectionError: [Errno 111] Connection refused")
+        return self.inner.send(request, stream=stream)
 
     def close(self) -> None:
         self.inner.close()
@@ -238,7 +242,8 @@ class FailingConnects(httpx.BaseTransport):
 def test_non_idempotent_post_is_retried_on_connect_error(stub: StubServer) -> None:
     waits: list[float] = []
     settings = Settings.from_env({}, backoff_jitter=0)
-    with HttpTransport(stub.url, settings, transport=FailingConnects(2), sleep=waits.append) as t:
+    with HttpTransport(stub.url, settings, sleep=waits.append) as t:
+        t._adapter = FailingConnects(t._adapter, 2)  # type: ignore[arg-type]
         experiment_id = create_experiment(t, "made-once", idempotent=False)
         assert json.loads(t.request("GET", GET_EXPERIMENT, params=[("experiment_id", experiment_id)]))
     assert stub.httpd.requests["createExperiment"] == 1  # the failed attempts never reached it
@@ -252,7 +257,9 @@ def test_refused_connection_exhausts_retries_and_says_so() -> None:
     with t, pytest.raises(ConnectionFailed) as info:
         create_experiment(t, idempotent=False)
     assert waits == [0.0, 4.0, 8.0]  # even a non-idempotent request: it never left
-    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    cause = info.value.__cause__
+    assert isinstance(cause, AdapterError) and cause.kind == AdapterError.CONNECT
+    assert isinstance(cause.__cause__, urllib3.exceptions.NewConnectionError)
     assert "gave up after 4 attempts" in str(info.value) and f"127.0.0.1:{port}" in str(info.value)
     assert info.value.http_status is None and isinstance(info.value, MlflowConnectionError)
 
@@ -269,7 +276,9 @@ def test_timeout_raises_request_timeout_and_is_retried(stub: StubServer) -> None
     stub.faults.configure([FaultRule(kind="latency", rpc="getExperiment", count=1, latency_ms=1500)])
     with make(stub.url, timeout=0.3, max_retries=0) as t, pytest.raises(RequestTimeout) as info:
         get_default_experiment(t)
-    assert isinstance(info.value.__cause__, httpx.ReadTimeout)
+    cause = info.value.__cause__
+    assert isinstance(cause, AdapterError) and cause.kind == AdapterError.TIMEOUT
+    assert isinstance(cause.__cause__, urllib3.exceptions.ReadTimeoutError)
     assert "MLFLOW_HTTP_REQUEST_TIMEOUT" in str(info.value)
     stub.faults.configure([FaultRule(kind="latency", rpc="getExperiment", count=1, latency_ms=1500)])
     with make(stub.url, timeout=0.3, max_retries=1) as t:
@@ -310,8 +319,8 @@ def test_total_retry_time_is_bounded() -> None:
         clock.sleep(seconds)
 
     settings = Settings.from_env({}, max_retries=50, backoff_factor=1, backoff_jitter=0, max_retry_time=20)
-    transport = httpx.MockTransport(lambda request: httpx.Response(503))
-    t = HttpTransport("http://mlflow.test", settings, transport=transport, sleep=sleep, clock=clock)
+    adapter = FakeAdapter(lambda request: Reply(503))
+    t = HttpTransport("http://mlflow.test", settings, adapter=adapter, sleep=sleep, clock=clock)
     with t, pytest.raises(TemporarilyUnavailable):
         t.request("GET", GET_EXPERIMENT)
     # 0 + 2 + 4 + 8 = 14 s slept; the next wait (16 s) would end past 20 s, so no retry starts.
@@ -344,11 +353,11 @@ def test_backoff_schedule_is_mlflows() -> None:
     expected = [urllib3_wait(n) for n in range(1, 8)]
     assert expected == [0.0, 4.0, 8.0, 16.0, 32.0, 64.0, 120.0]
     waits: list[float] = []
-    calls: list[httpx.Request] = []
+    calls: list[Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Reply:
         calls.append(request)
-        return httpx.Response(503, json={"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy"})
+        return Reply.json(503, {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy"})
 
     with mock(handler, waits, backoff_jitter=0) as t, pytest.raises(TemporarilyUnavailable):
         t.request("GET", GET_EXPERIMENT)
@@ -393,23 +402,32 @@ def test_retry_and_request_lines_are_logged_at_debug(stub: StubServer, caplog: p
 
 
 def test_headers_user_agent_and_base_path() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, content=b"{}")
-
+    adapter = FakeAdapter(lambda request: Reply(200, b"{}"))
     settings = Settings.from_env({}, username="alice", password=PASSWORD)
-    transport = httpx.MockTransport(handler)
-    with HttpTransport("http://mlflow.test/prefix/", settings, transport=transport, headers={"X-Team": "a"}) as t:
+    with HttpTransport("http://mlflow.test/prefix/", settings, adapter=adapter, headers={"X-Team": "a"}) as t:
         assert t.request("GET", GET_EXPERIMENT, params=[("a", "1"), ("a", "2")], headers={"X-Team": "b"}) == b"{}"
         t.request("POST", CREATE_EXPERIMENT, content=b"{}", headers=JSON)
-    first, second = seen
-    assert str(first.url) == f"http://mlflow.test/prefix{GET_EXPERIMENT}?a=1&a=2"
+    first, second = adapter.requests
+    assert first.url == f"http://mlflow.test/prefix{GET_EXPERIMENT}?a=1&a=2"
     assert first.headers["User-Agent"].startswith("mlflow-client/")
     assert first.headers["X-Team"] == "b" and second.headers["X-Team"] == "a"
     assert first.headers["Authorization"] == "Basic " + base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
-    assert second.headers["Content-Type"] == "application/json" and second.content == b"{}"
+    assert second.headers["Content-Type"] == "application/json" and second.body == b"{}"
+
+
+def test_headers_reach_a_real_server() -> None:
+    with (
+        ScriptedServer(ok(b"{}"), ok(b"{}")) as server,
+        HttpTransport(server.url, Settings.from_env({}, token=TOKEN), headers={"X-Team": "a"}) as t,
+    ):
+        t.request("GET", GET_EXPERIMENT, params=[("experiment_id", "0")], headers={"X-Team": "b"})
+        t.request("POST", CREATE_EXPERIMENT, content=b'{"name": "x"}', headers=JSON)
+    first, second = server.requests
+    assert first.request_line == f"GET {GET_EXPERIMENT}?experiment_id=0 HTTP/1.1".encode()
+    assert (first.header("User-Agent") or "").startswith("mlflow-client/") and first.header("X-Team") == "b"
+    assert first.header("Authorization") == f"Bearer {TOKEN}" == second.header("Authorization")
+    assert second.header("Content-Length") == "13" and second.body == b'{"name": "x"}'
+    assert second.header("X-Team") == "a" and second.connection == first.connection  # kept alive
 
 
 def test_transport_reads_defaults_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -425,15 +443,18 @@ def test_base_url_must_be_http() -> None:
         HttpTransport("localhost:5000", Settings())
 
 
-def test_close_closes_only_a_client_it_made() -> None:
-    t = HttpTransport("http://mlflow.test", Settings())
+def test_close_closes_only_a_pool_it_made(stub: StubServer) -> None:
+    t = HttpTransport(stub.url, Settings())
+    get_default_experiment(t)
+    manager = t._adapter._manager  # type: ignore[attr-defined]
+    assert len(manager.pools) == 1
     t.close()
-    assert t._client.is_closed
-    own = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=b"ok")))
-    with HttpTransport("http://mlflow.test", Settings(), client=own) as t:
-        assert t.request("GET", "/x") == b"ok"
-    assert not own.is_closed
-    own.close()
+    assert len(manager.pools) == 0
+    own = urllib3.PoolManager()
+    with HttpTransport(stub.url, Settings(), pool_manager=own) as t:
+        get_default_experiment(t)
+    assert len(own.pools) == 1  # still open: its owner closes it
+    own.clear()
 
 
 def test_rest_error_is_the_old_name_of_rest_exception() -> None:
@@ -456,40 +477,40 @@ def test_stream_yields_the_body_and_retries_before_the_first_byte(stub: StubServ
     assert info.value.http_status == 404 and isinstance(info.value, ResourceNotFound)
 
 
-def test_stream_reads_big_blocks(stub: StubServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mlflow_client import _wire
+def test_stream_reads_big_blocks(stub: StubServer) -> None:
+    from mlflow_client._transport import READ_BYTES
 
-    asked: list[int] = []
-    recv = _wire._Connection.recv
-
-    def recording_recv(self: Any, size: int) -> bytes:
-        asked.append(size)
-        return recv(self, size)
-
-    payload = os.urandom(5 * _wire.READ_BYTES + 7)
+    payload = os.urandom(5 * READ_BYTES + 7)
     with make(stub.url) as t:
         t.request("PUT", ARTIFACTS + "big.bin", content=payload, headers={"Content-Type": "application/octet-stream"})
-        monkeypatch.setattr(_wire._Connection, "recv", recording_recv)
         with t.stream("GET", ARTIFACTS + "big.bin") as chunks:
-            received = b"".join(chunks)
-    assert received == payload
-    # Past the head, the body is asked for in blocks of READ_BYTES (httpcore asked for 64 KiB).
-    assert asked[0] == _wire.HEAD_READ_BYTES and asked[1:5] == [_wire.READ_BYTES] * 4
-
-
-class BreaksMidway(httpx.SyncByteStream):
-    def __iter__(self) -> Iterator[bytes]:
-        yield b"first chunk"
-        raise httpx.ReadError("connection reset by peer")
+            sizes = [len(chunk) for chunk in chunks]
+        # The pooled connection went back to the pool and serves the next request.
+        get_default_experiment(t)
+    assert sum(sizes) == len(payload)
+    assert max(sizes) <= READ_BYTES and len(sizes) < 64  # big blocks, not 8 KiB socket reads
 
 
 def test_stream_failure_mid_body_is_connection_failed() -> None:
-    with mock(lambda request: httpx.Response(200, stream=BreaksMidway())) as t:
+    with mock(lambda request: Reply(200, chunks=[b"first chunk"], breaks=True)) as t:
         received: list[bytes] = []
         with pytest.raises(ConnectionFailed) as info, t.stream("GET", "/file") as chunks:
             received.extend(chunks)
     assert received == [b"first chunk"]
-    assert isinstance(info.value.__cause__, httpx.ReadError)
+    cause = info.value.__cause__
+    assert isinstance(cause, AdapterError) and cause.kind == AdapterError.BROKEN
+
+
+def test_stream_cut_short_by_a_real_server_is_connection_failed() -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 3000000\r\n\r\n"
+    cut = ScriptedReply(head + b"x" * 1_000_000, close=True)
+    with ScriptedServer(cut, ok(b"whole")) as server, make(server.url) as t:
+        with pytest.raises(ConnectionFailed) as info, t.stream("GET", "/file") as chunks:
+            b"".join(chunks)
+        assert "IncompleteRead" in str(info.value) or "ProtocolError" in str(info.value)
+        with t.stream("GET", "/file") as chunks:
+            assert b"".join(chunks) == b"whole"  # the pool dropped the broken connection
+    assert server.accepted == 2
 
 
 # -- auth ---------------------------------------------------------------------------------------------
@@ -617,7 +638,8 @@ def test_tls_default_verification_rejects_an_unknown_ca(tls_url: str) -> None:
         get_default_experiment(t)
     message = str(info.value)
     assert "certificate verify failed" in message and "MLFLOW_TRACKING_SERVER_CERT_PATH" in message
-    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    cause = info.value.__cause__
+    assert isinstance(cause, AdapterError) and cause.kind == AdapterError.CONNECT and cause.tls is not None
     assert waits == []  # a verification failure is not retried
 
 
@@ -656,8 +678,8 @@ def test_secrets_never_show_in_messages_logs_or_reprs(caplog: pytest.LogCaptureF
     encoded = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
     forbidden = (PASSWORD, TOKEN, encoded, "wrong-" + PASSWORD)
 
-    def echo(request: httpx.Request) -> httpx.Response:  # a server that echoes what it got, headers too
-        return httpx.Response(500, text=f"bad request with {dict(request.headers)}")
+    def echo(request: Request) -> Reply:  # a server that echoes what it got, headers too
+        return Reply(500, f"bad request with {request.headers}".encode())
 
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
@@ -693,28 +715,47 @@ def test_secrets_never_show_in_messages_logs_or_reprs(caplog: pytest.LogCaptureF
             assert secret not in text
 
 
-def test_importing_the_transport_loads_neither_httpx_nor_tenacity() -> None:
+def test_importing_the_transport_loads_no_http_library() -> None:
     code = (
         "import mlflow_client._transport, mlflow_client._settings, mlflow_client.exceptions, sys; "
-        "print('httpx' in sys.modules, 'tenacity' in sys.modules)"
+        "print(*(m in sys.modules for m in ('httpx', 'tenacity', 'urllib3', 'ssl')))"
     )
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root / "clients" / "python")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.split() == ["False", "False"]
+    assert out.stdout.split() == ["False", "False", "False", "False"]
+
+
+def test_the_package_has_no_http_code_of_its_own() -> None:
+    # No sockets and no HTTP parsing in the client: urllib3 and httpx do that.
+    package = Path(__file__).resolve().parents[2] / "clients" / "python" / "mlflow_client"
+    for path in package.rglob("*.py"):
+        text = path.read_text()
+        for io in ("socket.socket(", "create_connection(", "http.client", ".recv(", ".sendall("):
+            assert io not in text, (path, io)
 
 
 def test_cookies_a_server_sets_are_sent_back() -> None:
-    # Auth proxies in front of tracking servers hand out session cookies; the cheap cookie path must keep them.
+    # Auth proxies in front of tracking servers hand out session cookies.
     seen: list[str | None] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> Reply:
         seen.append(request.headers.get("Cookie"))
         if len(seen) == 2:
-            return httpx.Response(200, json={}, headers={"Set-Cookie": "session=abc123; Path=/"})
-        return httpx.Response(200, json={})
+            return Reply(200, b"{}", set_cookie=["session=abc123; Path=/", "theme=dark"])
+        if len(seen) == 4:
+            return Reply(200, b"{}", set_cookie=["theme=; Max-Age=0"])
+        return Reply(200, b"{}")
 
-    with HttpTransport("http://tracking.test", Settings.from_env({}), transport=httpx.MockTransport(handler)) as t:
-        for _ in range(4):
+    with HttpTransport("http://tracking.test", Settings.from_env({}), adapter=FakeAdapter(handler)) as t:
+        for _ in range(5):
             t.request("GET", "/api/2.0/mlflow/experiments/get", params=[("experiment_id", "0")])
-    assert seen == [None, None, "session=abc123", "session=abc123"]
+    assert seen == [None, None, "session=abc123; theme=dark", "session=abc123; theme=dark", "session=abc123"]
+
+
+def test_cookies_from_a_real_server_are_sent_back() -> None:
+    answers = (ok(b"{}", "Set-Cookie: sid=s3cr3t; Path=/; HttpOnly"), ok(b"{}"))
+    with ScriptedServer(*answers) as server, make(server.url) as t:
+        get_default_experiment(t)
+        get_default_experiment(t)
+    assert [r.header("Cookie") for r in server.requests] == [None, "sid=s3cr3t"]

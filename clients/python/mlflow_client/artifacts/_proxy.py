@@ -13,7 +13,6 @@ import functools
 import logging
 import math
 import os
-import threading
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -28,8 +27,6 @@ from . import ArtifactRepository
 from ._common import Progress, iter_file, join_remote, read_small, run_all
 
 if TYPE_CHECKING:
-    import httpx
-
     from .._settings import Settings
     from .._transport import HttpTransport
 
@@ -101,12 +98,8 @@ class ProxyArtifactRepository(ArtifactRepository):
         self.transport = transport
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size
-        self._parts_client: httpx.Client | None = None
-        self._lock = threading.Lock()
 
     def close(self) -> None:
-        if self._parts_client is not None:
-            self._parts_client.close()
         if self._owns_transport:
             self.transport.close()
 
@@ -230,46 +223,30 @@ class ProxyArtifactRepository(ArtifactRepository):
         self, local_file: str, cred: m.ArtifactsMultipartUploadCredential, size: int, progress: Progress
     ) -> m.ArtifactsMultipartUploadPart:
         """PUT one part to its presigned URL (not through the tracking server: no tracking credentials)."""
-        import httpx
+        from .._http_core import AdapterError
 
         number = cred.part_number or 1
         start = (number - 1) * self.part_size
         length = max(0, min(self.part_size, size - start))
-        client = self._client_for_parts()
         last: Exception | None = None
         for _attempt in range(PART_ATTEMPTS):
             try:
-                response = client.put(
+                status, header, body = self.transport.send_external(
+                    "PUT",
                     cred.url or "",
                     content=iter_file(local_file, start, length),
                     headers={**cred.headers, "Content-Length": str(length)},
                 )
-            except httpx.HTTPError as err:
+            except AdapterError as err:
                 last = err
                 continue
-            if response.is_success:
+            if 200 <= status < 300:
                 progress.add(length)
-                etag = response.headers.get("ETag")
-                return m.ArtifactsMultipartUploadPart(part_number=number, etag=etag, url=cred.url)
-            status = response.status_code
-            last = MlflowException(f"HTTP {status}: {response.text[:200]}", http_status=status)
-            if response.status_code < 500 and response.status_code != 429:
+                return m.ArtifactsMultipartUploadPart(part_number=number, etag=header("ETag"), url=cred.url)
+            last = MlflowException(f"HTTP {status}: {body[:200].decode('utf-8', 'replace')}", http_status=status)
+            if status < 500 and status != 429:
                 break
         raise MlflowException(f"Uploading part {number} of {local_file} failed: {last}") from last
-
-    def _client_for_parts(self) -> httpx.Client:
-        with self._lock:
-            if self._parts_client is None:
-                import httpx
-
-                from .._transport import DEFAULT_CONNECT_TIMEOUT, ssl_context_from_settings
-
-                settings = _settings_of(self.transport)
-                self._parts_client = httpx.Client(
-                    timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, DEFAULT_CONNECT_TIMEOUT)),
-                    verify=ssl_context_from_settings(settings),
-                )
-            return self._parts_client
 
 
 def _netloc(url: str) -> str:
