@@ -13,8 +13,9 @@ sends the create again:
   after all (the server applied it late), the copies beyond the first are deleted.
 
 The happy path costs one tag and no request. Retries follow the transport's ``RetryPolicy`` (count,
-backoff, total time). The same ``create_once`` serves every create RPC: a caller gives the create and
-the lookup.
+backoff, total time). The same ``create_once_steps`` serves every create RPC: a caller gives the create
+and the lookup. It is a sans-IO operation (a generator yielding the requests and the waits), so the sync
+and the async stores share it; ``create_once`` runs it over plain blocking callables.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from .exceptions import MlflowConnectionError, MlflowException, ResourceAlreadyExists, RestException
 
-__all__ = ["CREATION_ID_TAG", "create_once", "new_creation_id"]
+__all__ = ["CREATION_ID_TAG", "Sleep", "create_once", "create_once_steps", "new_creation_id"]
 
 logger = logging.getLogger("mlflow_client")
 
@@ -35,46 +37,57 @@ logger = logging.getLogger("mlflow_client")
 CREATION_ID_TAG = "mlflow_client.creation_id"
 
 T = TypeVar("T")
+Y = TypeVar("Y")
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """A step of a sans-IO operation: wait this long before going on (each driver sleeps its own way)."""
+
+    seconds: float
 
 
 def new_creation_id() -> str:
     return uuid.uuid4().hex
 
 
-def create_once(
-    create: Callable[[], T],
-    find: Callable[[], T | None],
+def create_once_steps(
+    create: Callable[[], Generator[Y, Any, T]],
+    find: Callable[[], Generator[Y, Any, T | None]],
     *,
     what: str,
-    settle: Callable[[T], T] | None = None,
+    settle: Callable[[T], Generator[Y, Any, T]] | None = None,
     max_retries: int,
     delay: Callable[[int, float | None], float],
     max_time: float,
-    sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> T:
-    """``create()`` once on the server, whatever answers are lost.
+) -> Generator[Y | Sleep, Any, T]:
+    """``create()`` once on the server, whatever answers are lost, as a sans-IO operation.
+
+    ``create``, ``find`` and ``settle`` are operations too (generators yielding the requests they need,
+    see ``_store_ops``); this one yields theirs, plus a ``Sleep`` before each look-up, so the sync and
+    the async stores run the same logic, each with its own IO.
 
     ``find()`` returns what an earlier attempt created (by its creation id), or ``None``; it may raise
     ``ResourceAlreadyExists`` when the entity exists but is someone else's. ``settle(result)``, if given,
     sees what a create returned after an earlier attempt may have landed, and returns the one to keep
-    (deleting copies). ``delay(n, retry_after)``
-    is the wait before retry ``n``. Gives up, raising the last error, after ``max_retries`` retries or
-    once a retry would start more than ``max_time`` seconds after the first attempt.
+    (deleting copies). ``delay(n, retry_after)`` is the wait before retry ``n``. Gives up, raising the
+    last error, after ``max_retries`` retries or once a retry would start more than ``max_time`` seconds
+    after the first attempt.
     """
-    from ._transport import AMBIGUOUS, failure_kind
+    from ._http_core import AMBIGUOUS, failure_kind
 
     started = clock()
     retries = 0
     unsure = False  # an earlier attempt may have been applied
     while True:
         try:
-            result = create()
-            return settle(result) if unsure and settle is not None else result
+            result = yield from create()
+            return (yield from settle(result)) if unsure and settle is not None else result
         except ResourceAlreadyExists:
             if not unsure:
                 raise
-            found = find()  # the earlier attempt landed after our last look: it is ours, or someone's
+            found = yield from find()  # the earlier attempt landed after our last look: it is ours, or someone's
             if found is not None:
                 return found
             raise
@@ -90,9 +103,9 @@ def create_once(
             if retries > max_retries or clock() - started + wait > max_time:
                 raise last
             logger.debug("%s may have been applied (%s); looking it up in %.2f s", what, last, wait)
-            sleep(wait)
+            yield Sleep(wait)
             try:
-                found = find()
+                found = yield from find()
             except ResourceAlreadyExists:
                 raise
             except MlflowException as err:
@@ -102,3 +115,42 @@ def create_once(
                 logger.info("mlflow_client: %s was applied but its answer was lost; using it", what)
                 return found
             break  # not applied: create again, with the same creation id
+
+
+def create_once(
+    create: Callable[[], T],
+    find: Callable[[], T | None],
+    *,
+    what: str,
+    settle: Callable[[T], T] | None = None,
+    max_retries: int,
+    delay: Callable[[int, float | None], float],
+    max_time: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
+    """``create_once_steps`` over plain blocking callables, sleeping with ``sleep``."""
+    steps = create_once_steps(
+        lambda: _at_once(create),
+        lambda: _at_once(find),
+        what=what,
+        settle=None if settle is None else (lambda result: _at_once(lambda: settle(result))),
+        max_retries=max_retries,
+        delay=delay,
+        max_time=max_time,
+        clock=clock,
+    )
+    try:
+        step = next(steps)
+        while True:
+            sleep(step.seconds)  # the only steps: the callables do their own IO
+            step = steps.send(None)
+    except StopIteration as stop:
+        done: T = stop.value
+        return done
+
+
+def _at_once(fn: Callable[[], T]) -> Generator[Sleep, Any, T]:
+    """A blocking call as an operation that yields nothing."""
+    return fn()
+    yield  # unreachable: makes this a generator
