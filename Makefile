@@ -39,6 +39,7 @@ generate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.generated_layer
 	$(BIN)/python -m bench.client
+	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.stub_server
 	$(BIN)/python -m bench.file_store
 	$(BIN)/python -m bench.artifacts --big-mb 1024

@@ -7,33 +7,21 @@ tracking URI. Settings, HTTP and error mapping live in their own modules.
 
 from __future__ import annotations
 
-import numbers
 import operator
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
 
 from . import config
-from ._tracking_uri import DEFAULT_LOCAL_URI
-from ._validation import key_problem
-from .entities import (
-    DatasetInput,
-    Experiment,
-    ExperimentTag,
-    FileInfo,
-    Metric,
-    PagedList,
-    Param,
-    Run,
-    RunStatus,
-    RunTag,
-    ViewType,
-)
-from .exceptions import InvalidParameterValue, MlflowException
+from .entities._enums import RunStatus, ViewType
+
+# Importing the client loads no more than it needs to be built: entities (msgspec), validation (re, json) and
+# the stores load on first use, in the functions below. TYPE_CHECKING as typing has it, without importing typing.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
     from types import TracebackType
+    from typing import Any
 
     from ._delivery import RunOperations
     from ._delivery.delivery import Delivery
@@ -41,6 +29,7 @@ if TYPE_CHECKING:
     from ._rest_store import RestStore
     from ._settings import Settings
     from .artifacts import ArtifactRepository
+    from .entities import DatasetInput, Experiment, FileInfo, Metric, PagedList, Param, Run, RunTag
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000
 MAX_METRICS_PER_BATCH = 1000
@@ -59,8 +48,12 @@ _GOOD_KEYS: set[str] = set()  # keys already checked: a training loop logs the s
 def _check_key(key: str, field: str = "key") -> None:
     if key in _GOOD_KEYS:
         return
+    from ._validation import key_problem
+
     problem = key_problem(key, field)
     if problem:
+        from .exceptions import InvalidParameterValue
+
         raise InvalidParameterValue(problem)
     if len(_GOOD_KEYS) > 10_000:
         _GOOD_KEYS.clear()
@@ -72,18 +65,28 @@ def _check_int(value: Any, name: str) -> int:
     try:
         return operator.index(value)
     except TypeError:
+        from .exceptions import InvalidParameterValue
+
         raise InvalidParameterValue(f"{name} must be an integer, got {value!r} ({type(value).__name__})") from None
 
 
 def _check_run_id(run_id: Any) -> str:
     if not isinstance(run_id, str) or not run_id:
+        from .exceptions import InvalidParameterValue
+
         raise InvalidParameterValue(f"run_id must be a non-empty string, got {run_id!r}")
     return run_id
 
 
 def _check_metric_value(key: str, value: Any) -> float:
+    if type(value) is float or type(value) is int:  # the usual case, without importing numbers
+        return float(value)
+    import numbers
+
     # bool is a Number in Python but not a metric value; numpy scalars are Numbers and welcome.
     if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        from .exceptions import InvalidParameterValue
+
         raise InvalidParameterValue(
             f"Got invalid value {value!r} for metric '{key}' (type {type(value).__name__}). "
             "Please specify value as a valid double (64-bit floating point)"
@@ -97,7 +100,11 @@ def _stringify(value: Any) -> str:
 
 def resolve_store(tracking_uri: str, settings: Settings) -> RestStore | FileStore:
     """The store for a tracking URI: a server for http(s) (its offline store with MLFLOW_CLIENT_OFFLINE=true),
-    ``./mlruns``-style folders for paths and ``file:`` URIs, a clear error for everything else."""
+    the workspace a ``databricks[://PROFILE]`` URI names, ``./mlruns``-style folders for paths and ``file:``
+    URIs, a clear error for everything else."""
+    from ._tracking_uri import DEFAULT_LOCAL_URI
+    from .exceptions import MlflowException
+
     scheme = tracking_uri.split(":", 1)[0].lower() if "://" in tracking_uri else ""
     if scheme in ("http", "https"):
         if settings.offline == "true":  # the server's offline store, and no network at all
@@ -116,10 +123,21 @@ def resolve_store(tracking_uri: str, settings: Settings) -> RestStore | FileStor
             "MLFLOW_TRACKING_URI=http://<host>:<port>.",
             error_code="INVALID_PARAMETER_VALUE",
         )
-    if scheme.startswith("databricks") or tracking_uri.startswith("databricks"):
+    from ._databricks import is_databricks_uri
+
+    if is_databricks_uri(tracking_uri):
+        if settings.offline == "true":  # kept under the URI itself: the credentials are looked up at upload
+            from ._file_store import FileStore
+            from ._offline import store_for
+
+            return FileStore(store_for(settings, tracking_uri).mlruns)
+        from ._databricks import resolve_databricks
+
+        return resolve_store(*resolve_databricks(tracking_uri, settings))
+    if tracking_uri.lower().startswith("databricks"):  # databricks-uc and the like name a model registry
         raise MlflowException(
-            "Databricks tracking URIs are not supported by mlflow-client yet; use the workspace's "
-            "https:// URL with MLFLOW_TRACKING_TOKEN.",
+            f"Tracking URI {tracking_uri!r} is not a tracking URI mlflow-client supports: use `databricks`, "
+            "`databricks://<profile>` or the workspace's https:// URL.",
             error_code="INVALID_PARAMETER_VALUE",
         )
     local = _local_path(tracking_uri or DEFAULT_LOCAL_URI)
@@ -155,21 +173,27 @@ class MlflowClient:
 
     def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None, **settings: Any) -> None:
         from . import _tracking_uri
+        from ._databricks import is_databricks_uri, resolve_databricks
         from ._settings import Settings
 
         self._settings = Settings.from_env(**settings)
         self._tracking_uri = _tracking_uri.resolve(tracking_uri, self._settings)
         self._registry_uri = registry_uri
         self._artifact_repos: dict[str, ArtifactRepository] = {}
-        self._remote = self._tracking_uri.lower().startswith(("http://", "https://"))
+        databricks = is_databricks_uri(self._tracking_uri)
+        self._remote = databricks or self._tracking_uri.lower().startswith(("http://", "https://"))
         self._delivery_cache: tuple[int, Delivery] | None = None
         self._offline = self._remote and self._settings.offline == "true"
         self._remote = self._remote and not self._offline
-        self._store = resolve_store(self._tracking_uri, self._settings)
+        # Where requests go: the tracking URI, or the workspace URL (and its credentials) of a Databricks one.
+        self._server_url = self._tracking_uri
+        if databricks and self._remote:
+            self._server_url, self._settings = resolve_databricks(self._tracking_uri, self._settings)
+        self._store = resolve_store(self._server_url, self._settings)
         if self._remote:
             from ._delivery import replay_if_pending
 
-            replay_if_pending(self._tracking_uri, self._settings)
+            replay_if_pending(self._server_url, self._settings)
 
     @property
     def tracking_uri(self) -> str:
@@ -214,7 +238,7 @@ class MlflowClient:
         cached = self._delivery_cache
         if cached is not None and cached[0] == _delivery.generation and not cached[1].closed:
             return cached[1]
-        delivery = _delivery.delivery_for(self._tracking_uri, self._settings)
+        delivery = _delivery.delivery_for(self._server_url, self._settings)
         self._delivery_cache = (_delivery.generation, delivery)
         return delivery
 
@@ -237,7 +261,11 @@ class MlflowClient:
         self, name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
     ) -> str:
         if not name:
+            from .exceptions import InvalidParameterValue
+
             raise InvalidParameterValue("Invalid experiment name: ''. Experiment name cannot be empty.")
+        from .entities._experiment import ExperimentTag
+
         experiment_tags = [ExperimentTag(k, _stringify(v)) for k, v in (tags or {}).items()]
         for t in experiment_tags:
             _check_key(t.key)
@@ -311,6 +339,8 @@ class MlflowClient:
         tags: dict[str, Any] | None = None,
         run_name: str | None = None,
     ) -> Run:
+        from .entities._run_data import RunTag
+
         tags = dict(tags or {})
         run_tags = [RunTag(k, _stringify(v)) for k, v in tags.items()]
         for t in run_tags:
@@ -322,6 +352,8 @@ class MlflowClient:
         self, experiment_id: str, user_id: str, start_time: int, tags: dict[str, str], run_name: str | None
     ) -> Run:
         """A run with exactly these user, start time and tags (for ``sync``: nothing derived, nothing added)."""
+        from .entities._run_data import RunTag
+
         run_tags = [RunTag(k, v) for k, v in tags.items()]
         for t in run_tags:
             _check_key(t.key)
@@ -349,7 +381,7 @@ class MlflowClient:
             from ._delivery import existing_delivery, exit_time_left
             from ._delivery.records import encode_terminate
 
-            delivery = existing_delivery(self._tracking_uri, self._settings)
+            delivery = existing_delivery(self._server_url, self._settings)
             if delivery is not None:
                 seq = delivery.submit(encode_terminate(_check_run_id(run_id), status, end_time))
                 delivery.end_of_run(run_id, seq, exit_time_left(self._settings.drain_timeout))
@@ -419,6 +451,8 @@ class MlflowClient:
                 _check_run_id(run_id), key, value, timestamp, step, model_id, dataset_name, dataset_digest
             )
             return self._spool(body)
+        from .entities._run_data import Metric
+
         metric = Metric(
             key,
             value,
@@ -433,6 +467,8 @@ class MlflowClient:
 
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
         """Log a param; returns ``value``, or a ``RunOperations`` when asynchronous."""
+        from .entities._run_data import Param
+
         _check_key(key)
         text = _stringify(value)
         if self._asynchronous(synchronous):
@@ -452,6 +488,8 @@ class MlflowClient:
             from ._delivery.records import encode_tag
 
             return self._spool(encode_tag(_check_run_id(run_id), key, text))
+        from .entities._run_data import RunTag
+
         self._store.set_tag(run_id, RunTag(key, text))
         return self._done() if self._asynchronous(synchronous) else None
 
@@ -559,6 +597,8 @@ class MlflowClient:
 
             uri = self.get_run(run_id).info.artifact_uri
             if not uri:
+                from .exceptions import MlflowException
+
                 raise MlflowException(f"Run {run_id} has no artifact URI", error_code="INVALID_STATE")
             transport = self._store.transport
             http = transport if isinstance(transport, HttpTransport) else None
@@ -587,6 +627,8 @@ class MlflowClient:
             try:
                 import yaml
             except ImportError as err:
+                from .exceptions import MlflowException
+
                 raise MlflowException(
                     f"log_dict({artifact_file!r}) writes YAML, which needs PyYAML: pip install pyyaml "
                     "(or use a .json file name)"
@@ -605,6 +647,8 @@ class MlflowClient:
 
         folder, name = posixpath.split(artifact_file)
         if not name:
+            from .exceptions import InvalidParameterValue
+
             raise InvalidParameterValue(f"artifact_file must name a file, got {artifact_file!r}")
         with tempfile.TemporaryDirectory(prefix="mlflow-client-") as tmp:
             local = os.path.join(tmp, name)

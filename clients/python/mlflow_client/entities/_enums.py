@@ -6,9 +6,19 @@ except a run's status, which ``RunInfo`` keeps as the name.
 
 from __future__ import annotations
 
-from typing import ClassVar
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: MlflowClient's defaults load this module
 
-from ..exceptions import InvalidParameterValue
+if TYPE_CHECKING:
+    from typing import ClassVar
+
+    from ..exceptions import InvalidParameterValue
+
+
+def _invalid(message: str) -> InvalidParameterValue:
+    """The error to raise; exceptions load only when one is."""
+    from ..exceptions import InvalidParameterValue
+
+    return InvalidParameterValue(message)
 
 
 class ViewType:
@@ -29,7 +39,7 @@ class ViewType:
         try:
             return cls._STRING_TO_VIEW[view_str]
         except (KeyError, TypeError):
-            raise InvalidParameterValue(
+            raise _invalid(
                 f"Could not get valid view type corresponding to string {view_str}. "
                 f"Valid view types are {list(cls._STRING_TO_VIEW)}"
             ) from None
@@ -39,7 +49,7 @@ class ViewType:
         try:
             return cls._VIEW_TO_STRING[view_type]
         except (KeyError, TypeError):
-            raise InvalidParameterValue(
+            raise _invalid(
                 f"Could not get valid view type corresponding to {view_type}. "
                 f"Valid view types are {list(cls._VIEW_TO_STRING)}"
             ) from None
@@ -48,13 +58,13 @@ class ViewType:
     @classmethod
     def to_proto(cls, view_type: int) -> int:
         if view_type not in cls._VIEW_TO_STRING:
-            raise InvalidParameterValue(f"Unexpected view_type: {view_type}")
+            raise _invalid(f"Unexpected view_type: {view_type}")
         return view_type
 
     @classmethod
     def from_proto(cls, proto_view_type: int) -> int:
         if proto_view_type not in cls._VIEW_TO_STRING:
-            raise InvalidParameterValue(f"Unexpected proto_view_type: {proto_view_type}")
+            raise _invalid(f"Unexpected proto_view_type: {proto_view_type}")
         return proto_view_type
 
     @classmethod
@@ -63,16 +73,14 @@ class ViewType:
         try:
             return cls._VIEW_TO_WIRE[view_type]
         except (KeyError, TypeError):
-            raise InvalidParameterValue(f"Unexpected view_type: {view_type}") from None
+            raise _invalid(f"Unexpected view_type: {view_type}") from None
 
     @classmethod
     def _from_wire(cls, name: str) -> int:
         try:
             return cls._WIRE_TO_VIEW[name]
         except (KeyError, TypeError):
-            raise InvalidParameterValue(
-                f"Unexpected view type {name!r}; expected one of {list(cls._WIRE_TO_VIEW)}"
-            ) from None
+            raise _invalid(f"Unexpected view type {name!r}; expected one of {list(cls._WIRE_TO_VIEW)}") from None
 
 
 class RunStatus:
@@ -99,7 +107,7 @@ class RunStatus:
         try:
             return RunStatus._STRING_TO_STATUS[status_str]
         except (KeyError, TypeError):
-            raise InvalidParameterValue(
+            raise _invalid(
                 f"Could not get run status corresponding to string {status_str}. "
                 f"Valid run status strings: {list(RunStatus._STRING_TO_STATUS)}"
             ) from None
@@ -109,7 +117,7 @@ class RunStatus:
         try:
             return RunStatus._STATUS_TO_STRING[status]
         except (KeyError, TypeError):
-            raise InvalidParameterValue(
+            raise _invalid(
                 f"Could not get string corresponding to run status {status}. "
                 f"Valid run statuses: {list(RunStatus._STATUS_TO_STRING)}"
             ) from None
@@ -146,11 +154,11 @@ class LifecycleStage:
     @classmethod
     def matches_view_type(cls, view_type: int, lifecycle_stage: str) -> bool:
         if not cls.is_valid(lifecycle_stage):
-            raise InvalidParameterValue(f"Invalid lifecycle stage '{lifecycle_stage}'")
+            raise _invalid(f"Invalid lifecycle stage '{lifecycle_stage}'")
         if view_type == ViewType.ALL:
             return True
         if view_type == ViewType.ACTIVE_ONLY:
             return lifecycle_stage == cls.ACTIVE
         if view_type == ViewType.DELETED_ONLY:
             return lifecycle_stage == cls.DELETED
-        raise InvalidParameterValue(f"Invalid view type '{view_type}'")
+        raise _invalid(f"Invalid view type '{view_type}'")
