@@ -1,13 +1,28 @@
 """The fluent API: ``start_run``, ``log_metric`` and friends on an active run, like ``mlflow``'s.
 
-State kept here: the active experiment, and a per-thread stack of active runs (nested runs push onto
-it). Explicit ``MlflowClient`` objects never see this state. An active run left open is ended at
-interpreter exit.
+State kept here: the active experiment (one per process), and a stack of active runs (nested runs push
+onto it) per thread and per asyncio task. Explicit ``MlflowClient`` objects never see this state.
+
+The stack is a ``contextvars.ContextVar`` holding an immutable tuple, tagged with the thread that set it:
+
+- Each asyncio task sees the stack as it was when the task was created (tasks copy their creator's
+  context): a child task sees its parent's active run and can log to it or nest under it, but its own
+  ``start_run``/``end_run`` only change its own view, never the parent's. Two tasks that each start a
+  run from no active run get a run each (MLflow's thread-local stack makes them clash, MLflow #15131).
+- A new thread starts with no active run, as in MLflow, which keeps one stack per thread. That holds
+  also where a thread runs a copy of another thread's context (``asyncio.to_thread``,
+  ``contextvars.copy_context().run`` in a pool): a stack tagged with another thread is not seen.
+- A forked child process starts with no active run (as in MLflow) and does not end its parent's runs.
+
+``end_run()`` ends the top run of the caller's view, even one it inherited from a parent task, as MLflow
+does for its thread. Every run started here and not ended yet, in any thread or task, is ended at
+interpreter exit (MLflow ends only the main thread's top run).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextvars
 import os
 import sys
 import threading
@@ -29,7 +44,13 @@ _clients: dict[str, MlflowClient] = {}
 _active_experiment_id: str | None = None
 _active_experiment_name: str | None = None  # set by name while the server could not be reached (auto offline)
 _experiment_names: dict[str, str] = {}  # experiment id -> name, as set_experiment saw them
-_runs = threading.local()
+# The active runs of a thread or task: (token of the thread that set them, runs, innermost last).
+_active_runs: contextvars.ContextVar[tuple[object, tuple[ActiveRun, ...]]] = contextvars.ContextVar(
+    "mlflow_client_active_runs"
+)
+_thread = threading.local()  # holds this thread's token
+_live_lock = threading.Lock()
+_live: dict[int, ActiveRun] = {}  # id(run) -> run, for every run started here and not ended yet
 
 
 def _client() -> MlflowClient:
@@ -44,11 +65,43 @@ def _client() -> MlflowClient:
         return client
 
 
-def _stack() -> list[ActiveRun]:
-    stack: list[ActiveRun] | None = getattr(_runs, "stack", None)
-    if stack is None:
-        stack = _runs.stack = []
-    return stack
+def _thread_token() -> object:
+    # Not the thread id: ids are reused once a thread ends, and a context can outlive its thread.
+    token: object | None = getattr(_thread, "token", None)
+    if token is None:
+        token = _thread.token = object()
+    return token
+
+
+def _stack() -> tuple[ActiveRun, ...]:
+    """The caller's active runs, innermost last: empty unless this thread set them in this context."""
+    owner, runs = _active_runs.get((None, ()))
+    return runs if owner is _thread_token() else ()
+
+
+def _set_stack(runs: tuple[ActiveRun, ...]) -> None:
+    _active_runs.set((_thread_token(), runs))
+
+
+def _live_client(run_id: str) -> MlflowClient | None:
+    """The client that started ``run_id``, if it is active here or anywhere else in this process."""
+    for run in reversed(_stack()):
+        if run.info.run_id == run_id and run._client is not None:
+            return run._client
+    with _live_lock:
+        runs = list(_live.values())
+    return next((r._client for r in reversed(runs) if r.info.run_id == run_id and r._client is not None), None)
+
+
+def _after_fork_in_child() -> None:
+    global _thread, _live_lock
+    _thread = threading.local()  # every stack set before the fork now belongs to another thread
+    _live_lock = threading.Lock()  # another thread may have held it at the fork
+    _live.clear()  # the parent's runs are the parent's to end
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class ActiveRun(Run):
@@ -65,6 +118,8 @@ class ActiveRun(Run):
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if not any(r.info.run_id == self.info.run_id for r in _stack()):
+            return  # ended inside the block already: the run now on top is not this block's to end
         if exc_type is None:
             end_run(RunStatus.to_string(RunStatus.FINISHED))
             return
@@ -242,7 +297,7 @@ def start_run(
         if auto:
             from . import _offline
 
-            parent_client = next((r._client for r in stack if r.info.run_id == parent), None) if parent else None
+            parent_client = _live_client(parent) if parent else None
             offline_parent = parent_client is not None and parent_client._offline
             chosen = parent_client if offline_parent else _offline.client_for_new_run(client)  # type: ignore[assignment]
         if chosen is client:
@@ -250,7 +305,9 @@ def start_run(
         else:
             exp_id = _offline_experiment_id(chosen, experiment_id)
         active = ActiveRun(chosen.create_run(exp_id, tags=run_tags, run_name=run_name), chosen)
-    stack.append(active)
+    with _live_lock:
+        _live[id(active)] = active
+    _set_stack((*stack, active))  # a new tuple: tasks that copied the old one keep seeing it
     return active
 
 
@@ -259,7 +316,13 @@ def end_run(status: str = "FINISHED") -> None:
     stack = _stack()
     if not stack:
         return
-    run = stack.pop()
+    _set_stack(stack[:-1])
+    _terminate(stack[-1], status)
+
+
+def _terminate(run: ActiveRun, status: str) -> None:
+    with _live_lock:
+        _live.pop(id(run), None)
     client = run._client or _client()
     client.set_terminated(run.info.run_id, status)
     offline = sys.modules.get("mlflow_client._offline")
@@ -267,17 +330,31 @@ def end_run(status: str = "FINISHED") -> None:
         offline.run_ended(client)
 
 
+def _end_live_runs(status: str = "FINISHED") -> None:
+    """End every run started here and not ended yet, in any thread or task, innermost (latest) first."""
+    _set_stack(())
+    with _live_lock:
+        runs = list(reversed(_live.values()))
+    ended: set[str] = set()
+    for run in runs:
+        if run.info.run_id in ended:  # resumed in two places at once: one end is enough
+            with _live_lock:
+                _live.pop(id(run), None)
+            continue
+        ended.add(run.info.run_id)
+        try:
+            _terminate(run, status)
+        except Exception:  # interpreter exit: report nothing more than MLflow does
+            break
+
+
 def _end_runs_at_exit() -> None:
     from ._settings import Settings
 
     delivery = sys.modules.get("mlflow_client._delivery")
-    if delivery is not None and _stack():
+    if delivery is not None and _live:
         delivery.begin_exit(Settings.from_env().drain_timeout)
-    while _stack():
-        try:
-            end_run()
-        except Exception:  # interpreter exit: report nothing more than MLflow does
-            break
+    _end_live_runs()
     offline = sys.modules.get("mlflow_client._offline")
     if offline is not None:  # runs recorded offline while the server was away: one last try to upload
         offline.at_exit(Settings.from_env().drain_timeout)
@@ -297,11 +374,8 @@ def _target(run_id: str | None) -> tuple[MlflowClient, str]:
 
 
 def _client_for(run_id: str) -> MlflowClient:
-    """The client of a run this thread started (it may be an offline one), else the tracking URI's."""
-    for run in reversed(_stack()):
-        if run.info.run_id == run_id and run._client is not None:
-            return run._client
-    return _client()
+    """The client of an active run started here (it may be an offline one), else the tracking URI's."""
+    return _live_client(run_id) or _client()
 
 
 # -- logging to the active run ----------------------------------------------------------------------
