@@ -9,12 +9,14 @@ and the generated models load on first use.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which costs more than the rest of this file
 
 __version__ = "0.1.0"
 
 # name -> module that defines it; resolved on first access (PEP 562).
 _LAZY = {
+    "AsyncMlflowClient": "async_client",
     "MlflowClient": "client",
     "MlflowException": "exceptions",
     "ActiveRun": "fluent",
@@ -43,15 +45,17 @@ _LAZY = {
     "set_tracking_uri": "fluent",
     "start_run": "fluent",
 }
-_SUBMODULES = ("entities", "exceptions", "client", "config", "fluent")
+_SUBMODULES = ("entities", "exceptions", "client", "async_client", "config", "fluent")
 
 __all__ = [
     "ActiveRun",
+    "AsyncMlflowClient",
     "MlflowClient",
     "MlflowException",
     "RunOperations",
     "__version__",
     "active_run",
+    "async_client",
     "client",
     "config",
     "create_experiment",
@@ -82,8 +86,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from . import client, config, entities, exceptions, fluent
+    from typing import Any
+
+    from . import async_client, client, config, entities, exceptions, fluent
     from ._delivery.operations import RunOperations
+    from .async_client import AsyncMlflowClient
     from .client import MlflowClient
     from .exceptions import MlflowException
     from .fluent import (
