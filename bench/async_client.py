@@ -5,7 +5,12 @@ Run with ``make bench`` or ``python -m bench.async_client``. The servers run in 
 - the stub on loopback, answering in well under a millisecond: the client's own cost per request, where
   async (httpx, ~0.75 ms of CPU per request here) cannot beat the sync client (urllib3, ~0.35 ms);
 - the stub with 20 ms added to every answer: a server across a network, where waiting dominates;
-- a real ``mlflow server`` with 4 workers (MLflow's default), ~13 ms per ``get-run`` here.
+- a real ``mlflow server`` with one worker (as in the tests), ~11 ms of server CPU per ``get-run`` here:
+  one worker serves one request at a time, so concurrency hides only the client's and the network's share;
+- the same with 4 workers (MLflow's default). Measured here, such a server answers every request ~40 ms
+  late to any client on a keep-alive connection (ours, mlflow-skinny's and httpx's alike: ~53 ms per
+  sequential ``get-run`` against ~11 ms with one worker), so this row flatters concurrency: read it as a
+  server that is slow for reasons other than CPU.
 
 Printed: wall time of 200 ``get_run`` calls, sync sequential and async with ``asyncio.gather`` (bounded by
 ``max_concurrency``), the ratio sync/async (> 1: the async client is faster), and the event loop's worst
@@ -21,6 +26,8 @@ import sys
 import time
 from collections.abc import Callable
 from typing import Any
+
+from mlflow_client._async_transport import DEFAULT_MAX_CONCURRENCY
 
 CALLS = 200
 
@@ -86,7 +93,7 @@ def _prepare(url: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--concurrency", type=int, default=32, help="max_concurrency of the async client")
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_MAX_CONCURRENCY, help="the client's max_concurrency")
     args = parser.parse_args()
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     from bench.client import stub_process
@@ -97,6 +104,8 @@ def main() -> None:
         rows.append(_case("stub, loopback", url, _prepare, args.concurrency))
     with stub_process("--fault", "kind=latency,rpc=getRun,latency_ms=20") as url:
         rows.append(_case("stub, +20 ms/answer", url, _prepare, args.concurrency))
+    with real_mlflow_server() as url:
+        rows.append(_case("mlflow server, 1 wkr", url, _prepare, args.concurrency))
     with real_mlflow_server(("--workers", "4")) as url:
         rows.append(_case("mlflow server, 4 wkrs", url, _prepare, args.concurrency))
 
