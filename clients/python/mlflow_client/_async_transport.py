@@ -59,7 +59,7 @@ def _adapter_error(err: BaseException) -> AdapterError:
         kind = AdapterError.TIMEOUT
     else:
         kind = AdapterError.BROKEN
-    cause = err.__context__ if isinstance(err.__context__, OSError) else err
+    cause = err.__context__ if isinstance(err.__context__, OSError) and not isinstance(err, OSError) else err
     text = str(err) or str(cause)
     detail = f"{type(cause).__name__}: {text}" if text else type(cause).__name__
     failure = AdapterError(kind, detail, tls=find_tls_error(err))
@@ -146,7 +146,9 @@ class AsyncHttpTransport:
                 return await self._client.request(
                     request.method, request.url, content=request.body, headers=request.headers
                 )
-            except httpx.HTTPError as err:
+            except (httpx.HTTPError, OSError) as err:
+                # OSError: httpx lets some out unwrapped, such as TLS 1.3's "certificate required" alert, which
+                # arrives on the first read after the handshake.
                 failure = _adapter_error(err)
                 raise failure from err
 
