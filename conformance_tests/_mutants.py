@@ -175,6 +175,25 @@ def _corrupt_download(ex: Exchange, fwd: Forward) -> None:
         ex.answer = bytes([ex.answer[0] ^ 0xFF]) + ex.answer[1:]
 
 
+_CUT = 64 * 1024  # below any large-file check's size, above every small one's
+
+
+def _is_file_transfer(ex: Exchange, method: str) -> bool:
+    return ex.method == method and "/mlflow-artifacts/artifacts/" in ex.route
+
+
+def _truncate_download(ex: Exchange, fwd: Forward) -> None:
+    """A well-formed but short answer (Content-Length matches): only the bytes themselves show the loss."""
+    if _is_file_transfer(ex, "GET") and ex.status == 200:
+        ex.answer = ex.answer[:_CUT]
+
+
+def _truncate_upload(ex: Exchange, fwd: Forward) -> bool:
+    if _is_file_transfer(ex, "PUT"):
+        ex.body = ex.body[:_CUT]
+    return False
+
+
 def _full_list_paths(ex: Exchange, fwd: Forward) -> None:
     data = _load(ex.answer)
     if ex.route.endswith("/mlflow-artifacts/artifacts") and isinstance(data, dict):
@@ -290,5 +309,7 @@ MUTANTS: dict[str, tuple[Mutation, str]] = {
     "delete_tag_ignored": (_fake_success(lambda ex, b: ex.route.endswith("/runs/delete-tag")), "delete_tag_removes"),
     "traversal_allowed": (Mutation(before=_traversal), "traversal"),
     "artifact_download_corrupt": (Mutation(after=_corrupt_download), "download"),
+    "artifact_download_truncated": (Mutation(after=_truncate_download), "large_upload_then_download"),
+    "artifact_upload_truncated": (Mutation(before=_truncate_upload), "large_upload or large_file"),
     "artifact_list_full_paths": (Mutation(after=_full_list_paths), "list_artifacts"),
 }

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+from urllib.parse import urlsplit
+
 import pytest
 
 from conformance_tests._api import ARTIFACTS, Api, unique
+from conformance_tests._report import NOT_SUPPORTED
 
 pytestmark = pytest.mark.capability("artifact-proxy")
 PAYLOAD = b"hello conformance\x00\xff"
+MIB = 1024 * 1024
+# Big enough that a server (or a proxy in front of it) that cuts a body short at a buffer boundary shows it;
+# one size is no multiple of any buffer.
+LARGE_SIZES = [pytest.param(8 * MIB, id="8MiB"), pytest.param(3 * MIB + 17, id="3MiB+17")]
 
 
 def _put(api: Api, path: str, content: bytes = PAYLOAD) -> None:
@@ -21,6 +30,39 @@ def test_upload_then_download_returns_same_bytes(api: Api) -> None:
     r = api.http.get(f"{ARTIFACTS}/{path}")
     assert r.status_code == 200, r.text[:200]
     assert r.content == PAYLOAD
+
+
+def _digest(data: bytes) -> tuple[int, str]:
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("size", LARGE_SIZES)
+def test_large_upload_then_download_is_byte_exact(api: Api, size: int) -> None:
+    path = f"{unique()}/large.bin"
+    payload = os.urandom(size)
+    _put(api, path, payload)
+    r = api.http.get(f"{ARTIFACTS}/{path}")
+    assert r.status_code == 200, r.text[:200]
+    assert _digest(r.content) == _digest(payload), f"GET {path}: got {len(r.content)} bytes, sent {size}"
+
+
+@pytest.mark.parametrize("size", LARGE_SIZES)
+def test_list_artifacts_reports_exact_size_of_large_file(api: Api, size: int) -> None:
+    root = unique()
+    _put(api, f"{root}/large.bin", os.urandom(size))
+    files = api.ok("GET", ARTIFACTS, params={"path": root}).get("files") or []
+    assert [(f["path"], int(f.get("file_size", -1))) for f in files] == [("large.bin", size)], files
+
+
+def test_list_run_artifacts_reports_exact_size_of_large_file(api: Api, run_id: str) -> None:
+    uri = api.get_run(run_id)["info"].get("artifact_uri", "")
+    if not uri.startswith("mlflow-artifacts:"):
+        pytest.skip(f"{NOT_SUPPORTED} run artifacts through the proxy (artifact_uri {uri!r})")
+    size = 3 * MIB + 17
+    _put(api, f"{urlsplit(uri).path.strip('/')}/out/large.bin", os.urandom(size))
+    data = api.ok("GET", "artifacts/list", params={"run_id": run_id, "path": "out"})
+    files = data.get("files") or []
+    assert [(f["path"], int(f.get("file_size", -1))) for f in files] == [("out/large.bin", size)], data
 
 
 def test_list_artifacts_shows_basenames_sizes_and_dirs(api: Api) -> None:
