@@ -236,3 +236,49 @@ def test_metric_history_reads_odd_points_leniently() -> None:
     assert [(x.key, x.timestamp, x.step) for x in history] == [("m", 7, 0), ("", 8, 1), ("m", 9, 2)]
     assert math.isnan(history[0].value)
     assert (history[2].dataset_name, history[2].dataset_digest) == ("iris", None)
+
+
+def test_metric_history_always_asks_for_pages_and_follows_them(stub: StubServer) -> None:
+    # MLflow's client sends max_results=25000 and pages; MLflow 3.11 refuses its own token without it.
+    with MlflowClient(stub.url) as client:
+        run_id = client.create_run("0").info.run_id
+        for start in range(0, 60_000, 1000):
+            client.log_batch(run_id, metrics=[Metric("h", float(i), 1000 + i, i) for i in range(start, start + 1000)])
+        before = stub.httpd.requests["getMetricHistory"]
+        history = client.get_metric_history(run_id, "h")
+    assert [x.step for x in history] == list(range(60_000))
+    assert stub.httpd.requests["getMetricHistory"] - before == 3  # pages of 25,000, 25,000 and 10,000
+
+
+def test_metric_history_pages_against_a_real_server(mlflow_server_url: str) -> None:
+    with MlflowClient(mlflow_server_url) as client:
+        run_id = client.create_run("0").info.run_id
+        for start in range(0, 30_000, 1000):
+            client.log_batch(run_id, metrics=[Metric("h", float(i), 1000 + i, i) for i in range(start, start + 1000)])
+        history = client.get_metric_history(run_id, "h")
+    assert sorted(x.step for x in history) == list(range(30_000))  # two pages, the second by MLflow's token
+
+
+@pytest.mark.parametrize("where", ["stub", "local"])
+def test_log_batch_and_log_inputs_take_mlflow_entities(stub: StubServer, tmp_path: Any, where: str) -> None:
+    from mlflow import entities as theirs
+
+    uri = stub.url if where == "stub" else str(tmp_path / "mlruns")
+    with MlflowClient(uri) as client:
+        run_id = client.create_run("0").info.run_id
+        client.log_batch(
+            run_id,
+            metrics=[theirs.Metric("acc", 0.5, 1000, 3)],
+            params=[theirs.Param("lr", "0.1")],
+            tags=[theirs.RunTag("team", "ml")],
+        )
+        dataset = theirs.Dataset("iris", "abc123", "local", '{"uri": "iris.csv"}', schema="{}")
+        client.log_inputs(run_id, [theirs.DatasetInput(dataset, [theirs.InputTag("mlflow.data.context", "train")])])
+        run = client.get_run(run_id)
+        with pytest.raises(InvalidParameterValue, match=r"Param .* object has no 'key'"):
+            client.log_batch(run_id, params=[object()])  # type: ignore[list-item]
+    assert run.data.metrics == {"acc": 0.5} and run.data.params == {"lr": "0.1"} and run.data.tags["team"] == "ml"
+    assert run.inputs is not None
+    (used,) = run.inputs.dataset_inputs
+    assert (used.dataset.name, used.dataset.digest, used.dataset.source) == ("iris", "abc123", '{"uri": "iris.csv"}')
+    assert [(t.key, t.value) for t in used.tags] == [("mlflow.data.context", "train")]

@@ -383,10 +383,17 @@ def log_inputs(run_id: str, datasets: Sequence[DatasetInput], models: Sequence[s
     yield from rpc("logInputs", request, m.LogInputsResponse)
 
 
-def metric_history_page(run_id: str, key: str, page_token: str | None) -> Op[tuple[list[Metric], str | None]]:
-    """One page of a metric's history and the next page's token (MLflow answers in one page)."""
+#: Points per get-history page, as MLflow's client asks for them. It always sends a page size: MLflow 3.11
+#: reads a missing ``max_results`` as 0 and then refuses its own page token.
+HISTORY_PAGE_SIZE = 25_000
+
+
+def metric_history_page(
+    run_id: str, key: str, page_token: str | None, max_results: int = HISTORY_PAGE_SIZE
+) -> Op[tuple[list[Metric], str | None]]:
+    """One page of a metric's history and the next page's token."""
     endpoint = _EP["getMetricHistory"]
-    request = m.GetMetricHistory(run_id=run_id, metric_key=key, page_token=page_token)
+    request = m.GetMetricHistory(run_id=run_id, metric_key=key, page_token=page_token, max_results=max_results)
     data = yield Call(endpoint.method, endpoint.path, params=query_params(request))
     try:
         # Hot path: 100k points decode straight into Metric entities, in C.

@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from ._delivery import RunOperations
-    from .entities import DatasetInput, Experiment, FileInfo, Metric, PagedList, Param, Run, RunTag
+    from .entities import Experiment, FileInfo, Metric, PagedList, Param, Run, RunTag
+    from .entities._coerce import DatasetInputLike, KeyValueLike, MetricLike
 
 __all__ = ["AsyncMlflowClient"]
 
@@ -381,26 +382,33 @@ class AsyncMlflowClient:
     async def log_batch(
         self,
         run_id: str,
-        metrics: Sequence[Metric] = (),
-        params: Sequence[Param] = (),
-        tags: Sequence[RunTag] = (),
+        metrics: Sequence[MetricLike] = (),
+        params: Sequence[KeyValueLike] = (),
+        tags: Sequence[KeyValueLike] = (),
         synchronous: bool | None = None,
     ) -> RunOperations | None:
         """Log everything, split into requests within the server's limits, as ``MlflowClient.log_batch``.
         The requests go out one after the other; a cancelled caller does not stop them half way."""
-        for x in metrics:
+        from .entities._coerce import as_metric, as_param, as_run_tag
+
+        ms, ps, ts = (
+            [as_metric(x) for x in metrics],
+            [as_param(p) for p in params],
+            [as_run_tag(t) for t in tags],
+        )
+        for x in ms:
             _check_key(x.key, "name")
             _check_metric_value(x.key, x.value)
-        for p in params:
+        for p in ps:
             _check_key(p.key)
-        for t in tags:
+        for t in ts:
             _check_key(t.key)
-        if not (metrics or params or tags):
+        if not (ms or ps or ts):
             return None
         if self._asynchronous(synchronous):
-            work = self._in_thread("log_batch", run_id, list(metrics), list(params), list(tags), synchronous=False)
+            work = self._in_thread("log_batch", run_id, ms, ps, ts, synchronous=False)
             return await self._to_the_end(work)
-        await self._to_the_end(self._log_batches(run_id, list(metrics), list(params), list(tags)))
+        await self._to_the_end(self._log_batches(run_id, ms, ps, ts))
         return None
 
     async def _log_batches(self, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]) -> None:
@@ -410,15 +418,18 @@ class AsyncMlflowClient:
     async def log_inputs(
         self,
         run_id: str,
-        datasets: Sequence[DatasetInput] | None = None,
+        datasets: Sequence[DatasetInputLike] | None = None,
         models: Sequence[Any] | None = None,
         synchronous: bool | None = None,
     ) -> RunOperations | None:
         if self._asynchronous(synchronous):
             work = self._in_thread("log_inputs", run_id, datasets, models, synchronous=False)
             return await self._to_the_end(work)
+        from .entities._coerce import as_dataset_input
+
         model_ids = [str(getattr(x, "model_id", x)) for x in (models or [])]
-        await self._to_the_end(self._store.log_inputs(run_id, list(datasets or []), model_ids))
+        inputs = [as_dataset_input(d) for d in datasets or []]
+        await self._to_the_end(self._store.log_inputs(run_id, inputs, model_ids))
         return None
 
     async def get_metric_history(self, run_id: str, key: str) -> list[Metric]:

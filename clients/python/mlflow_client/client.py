@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from ._rest_store import RestStore
     from ._settings import Settings
     from .artifacts import ArtifactRepository
-    from .entities import DatasetInput, Experiment, FileInfo, Metric, PagedList, Param, Run, RunTag
+    from .entities import Experiment, FileInfo, Metric, PagedList, Param, Run, RunTag
+    from .entities._coerce import DatasetInputLike, KeyValueLike, MetricLike
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000
 MAX_METRICS_PER_BATCH = 1000
@@ -499,27 +500,34 @@ class MlflowClient:
     def log_batch(
         self,
         run_id: str,
-        metrics: Sequence[Metric] = (),
-        params: Sequence[Param] = (),
-        tags: Sequence[RunTag] = (),
+        metrics: Sequence[MetricLike] = (),
+        params: Sequence[KeyValueLike] = (),
+        tags: Sequence[KeyValueLike] = (),
         synchronous: bool | None = None,
     ) -> RunOperations | None:
         """Log everything, split into requests within the server's limits (1000 metrics, 100 params,
         100 tags, 1000 entities per request). Each request is all-or-nothing on the server.
         Asynchronous: spooled now, coalesced with other calls' data by the background sender."""
-        for x in metrics:
+        from .entities._coerce import as_metric, as_param, as_run_tag
+
+        ms, ps, ts = (
+            [as_metric(x) for x in metrics],
+            [as_param(p) for p in params],
+            [as_run_tag(t) for t in tags],
+        )
+        for x in ms:
             _check_key(x.key, "name")
             _check_metric_value(x.key, x.value)
-        for p in params:
+        for p in ps:
             _check_key(p.key)
-        for t in tags:
+        for t in ts:
             _check_key(t.key)
-        if not (metrics or params or tags):
+        if not (ms or ps or ts):
             return None  # nothing to log sends nothing, as in MLflow
         asynchronous = self._asynchronous(synchronous)
         if asynchronous and self._remote:
-            return self._spool_batch(_check_run_id(run_id), list(metrics), list(params), list(tags))
-        for batch in _batches(list(metrics), list(params), list(tags)):
+            return self._spool_batch(_check_run_id(run_id), ms, ps, ts)
+        for batch in _batches(ms, ps, ts):
             self._store.log_batch(run_id, *batch)
         return self._done() if asynchronous else None
 
@@ -556,19 +564,22 @@ class MlflowClient:
     def log_inputs(
         self,
         run_id: str,
-        datasets: Sequence[DatasetInput] | None = None,
+        datasets: Sequence[DatasetInputLike] | None = None,
         models: Sequence[Any] | None = None,
         synchronous: bool | None = None,
     ) -> RunOperations | None:
+        from .entities._coerce import as_dataset_input
+
+        inputs = [as_dataset_input(d) for d in datasets or []]
         model_ids = [str(getattr(x, "model_id", x)) for x in (models or [])]
         if self._asynchronous(synchronous) and self._remote:
             import msgspec
 
             from ._delivery.records import encode_inputs
 
-            wire = [msgspec.to_builtins(d._to_wire()) for d in datasets or []]
+            wire = [msgspec.to_builtins(d._to_wire()) for d in inputs]
             return self._spool(encode_inputs(_check_run_id(run_id), wire, model_ids))
-        self._store.log_inputs(run_id, list(datasets or []), model_ids)
+        self._store.log_inputs(run_id, inputs, model_ids)
         return self._done() if self._asynchronous(synchronous) else None
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
