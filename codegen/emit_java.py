@@ -96,6 +96,13 @@ def _path_expr(binding: Binding) -> str:
         if i % 2 == 0:
             if piece:
                 out.append(f'"{piece}"')
+        elif piece in binding.field_params:
+            # The request's field fills the path: one source for the value, nothing to keep in step.
+            getter = _camel(piece, upper=True)
+            value = f"request.has{getter}() ? request.get{getter}() : null"
+            out.append(f'HttpTransport.encodeSegment(requireArg({value}, "{piece}"))')
+        elif piece not in binding.multi_segment:
+            out.append(f'HttpTransport.encodeSegment(requireArg({_camel(piece)}, "{piece}"))')
         else:
             out.append(f'HttpTransport.encodePath(requireArg({_camel(piece)}, "{piece}"))')
     return " + ".join(out) or '""'
@@ -103,13 +110,14 @@ def _path_expr(binding: Binding) -> str:
 
 def _method(api: Api, names: JavaNames, rpc: Rpc, imports: set[str]) -> list[str]:
     binding = rpc.bindings[0]
-    path_args = [f"String {_camel(p)}" for p in binding.path_params]
+    own_params = [p for p in binding.path_params if p not in binding.field_params]
+    path_args = [f"String {_camel(p)}" for p in own_params]
     request_type = names.short(rpc.request, imports)
     response_type = names.short(rpc.response, imports)
     extra = ["", f"<p>HTTP: {{@code {binding.method} {binding.path}}} (since MLflow {binding.since})."]
     if not binding.retry_safe:
         extra.append("Not retried once the request may have reached the server.")
-    params = [f"@param {_camel(p)} the {{@code {p}}} path parameter" for p in binding.path_params]
+    params = [f"@param {_camel(p)} the {{@code {p}}} path parameter" for p in own_params]
     idempotent = "true" if binding.retry_safe else "false"
     path = _path_expr(binding)
     method = f'"{binding.method}"'

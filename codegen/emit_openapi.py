@@ -106,6 +106,7 @@ def _operation(api: Api, rpc: Rpc, binding: Binding, op_id: str, tag: str) -> di
         "x-since": binding.since,
         "x-retry-safe": binding.retry_safe,
     }
+    field_docs = {f.name: f.doc for f in req.fields}
     params: list[dict[str, Any]] = [
         {
             "name": p,
@@ -113,13 +114,14 @@ def _operation(api: Api, rpc: Rpc, binding: Binding, op_id: str, tag: str) -> di
             "required": True,
             "description": "Artifact path relative to the artifact root; may contain slashes."
             if p in binding.multi_segment
-            else p,
+            else field_docs.get(p) or p,
             "schema": {"type": "string"},
         }
         for p in binding.path_params
     ]
     if binding.method in ("GET", "DELETE"):
-        for f in req.fields:
+        # A field carried by the path is not repeated as a query parameter.
+        for f in (f for f in req.fields if f.name not in binding.field_params):
             param: dict[str, Any] = {"name": f.name, "in": "query"}
             if f.rules.required:
                 param["required"] = True
@@ -218,9 +220,9 @@ def build(api: Api) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "MLflow Tracking REST API",
+            "title": "MLflow Tracking and Model Registry REST API",
             "version": SPEC_VERSION,
-            "summary": "The tracking and artifact services of MLflow-compatible servers (MLflow 2.x and 3.x).",
+            "summary": "The tracking, model registry and artifact services of MLflow-compatible servers (2.x, 3.x).",
             "description": (
                 "Generated from the protos in spec/ by `python -m codegen`; do not edit. "
                 f"REST API version {API_VERSION}. "
@@ -236,12 +238,18 @@ def build(api: Api) -> dict[str, Any]:
     }
 
 
+# What each service's tags are called in their descriptions; a new service adds its line.
+_AREA = {"MlflowService": "Tracking", "ModelRegistryService": "Model Registry", "MlflowArtifactsService": "Artifacts"}
+
+
 def _tags(api: Api) -> dict[str, str]:
     tags: dict[str, str] = {}
     for rpc in api.rpcs:
         for b in rpc.bindings:
             tag = _tag(b, rpc)
-            tags.setdefault(tag, api.services[rpc.service] if rpc.type_prefix else f"Tracking RPCs under /{tag}.")
+            tags.setdefault(
+                tag, api.services[rpc.service] if rpc.type_prefix else f"{_AREA[rpc.service]} RPCs under /{tag}."
+            )
     return tags
 
 

@@ -125,8 +125,11 @@ def _function(api: Api, rpc: Rpc, index: int) -> list[str]:
     fname = snake(rpc.type_prefix + rpc.name[0].upper() + rpc.name[1:])
     req = api.messages[rpc.request].name
     resp = api.messages[rpc.response].name
-    path_args = "".join(f", {p}: str" for p in binding.path_params)
-    path_dict = "{" + ", ".join(f"{p!r}: {p}" for p in binding.path_params) + "}"
+    own_params = [p for p in binding.path_params if p not in binding.field_params]
+    path_args = "".join(f", {p}: str" for p in own_params)
+    # A path parameter that is a request field is read from the request; the others are arguments.
+    values = [f"{p!r}: request.{p}" if p in binding.field_params else f"{p!r}: {p}" for p in binding.path_params]
+    path_dict = "{" + ", ".join(values) + "}"
     doc = _wrap(rpc.doc, "    ", "") or ["    " + rpc.name]
     docstring = ['    """' + doc[0].strip(), *doc[1:], '    """']
     extra = f", {path_dict}" if binding.path_params else ""
@@ -169,7 +172,9 @@ def emit_endpoints(api: Api) -> str:
             resp = api.messages[rpc.response].name
             out.append(
                 f"    Endpoint({rpc.name!r}, {rpc.service!r}, {b.method!r}, {b.path!r}, {req}, {resp}, "
-                f"{b.since!r}, {b.request_body!r}, {b.response_body!r}, {b.path_params!r}, {b.retry_safe!r}),"
+                f"{b.since!r}, {b.request_body!r}, {b.response_body!r}, {b.path_params!r}, {b.retry_safe!r}"
+                + (f", {b.multi_segment!r}" if b.multi_segment else "")
+                + "),"
             )
             i += 1
     out += [")", ""]

@@ -161,8 +161,14 @@ def _params(api: Api, rpc: Rpc, frame: bool) -> tuple[list[str], list[str], list
     doc: list[str] = []
     params: list[str] = []
     args: list[str] = []
+    bound = {f.name: f for f in fields if f.name in binding.field_params}
     for p in binding.path_params:
-        doc += _roxygen("(character, required) Path in the artifact store.", f"@param {p} ")
+        text = (
+            f"(character, required) {bound[p].doc}"
+            if p in bound
+            else "(character, required) Path in the artifact store."
+        )
+        doc += _roxygen(text, f"@param {p} ")
         params.append(p)
     for f in fields:
         if f.name in binding.path_params or (frame and f.name == "page_token"):

@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = ROOT / "spec"
 # Compiled in this order; options.proto first because the others import it.
-PROTO_FILES = ("options.proto", "errors.proto", "tracking.proto", "artifacts.proto")
+PROTO_FILES = ("options.proto", "errors.proto", "tracking.proto", "artifacts.proto", "model_registry.proto")
 
 SCALARS = {
     1: "double",
@@ -101,6 +101,9 @@ class Binding:
     retry_safe: bool = True
     path_params: tuple[str, ...] = ()
     multi_segment: tuple[str, ...] = ()
+    # Path parameters that carry a field of the request message (``/logged-models/{model_id}``): the
+    # value comes from that field. The others (artifact paths) are arguments of their own.
+    field_params: tuple[str, ...] = ()
 
 
 @dataclass
@@ -256,6 +259,7 @@ def _read_file(api: Api, fp: Any, opts: ModuleType) -> None:
         base = sp.options.Extensions[opts.base_path]
         for j, mp in enumerate(sp.method):
             bindings = []
+            request_fields = {f.name for f in api.messages[mp.input_type.lstrip(".")].fields}
             for b in mp.options.Extensions[opts.http]:
                 params = _PARAM.findall(b.path)
                 bindings.append(
@@ -268,6 +272,7 @@ def _read_file(api: Api, fp: Any, opts: ModuleType) -> None:
                         retry_safe=b.retry_safe,
                         path_params=tuple(name for name, _ in params),
                         multi_segment=tuple(name for name, star in params if star),
+                        field_params=tuple(name for name, _ in params if name in request_fields),
                     )
                 )
             if not bindings:

@@ -57,14 +57,18 @@ class Config:
 
 
 class Router:
-    """Finds the endpoint for a method and path, using only the generated table."""
+    """Finds the endpoint for a method and path, using only the generated table.
+
+    A path parameter matches one segment, or any number of them when the table marks it
+    multi-segment (artifact paths); fixed paths win over templated ones.
+    """
 
     def __init__(self, endpoints: tuple[Endpoint, ...]) -> None:
         self.exact: dict[tuple[str, str], Endpoint] = {}
-        self.prefixed: list[tuple[str, str, Endpoint]] = []
+        self.templated: list[tuple[str, re.Pattern[str], Endpoint]] = []
         for e in endpoints:
             if e.path_params:
-                self.prefixed.append((e.method, e.path.split("{", 1)[0], e))
+                self.templated.append((e.method, _path_pattern(e), e))
             else:
                 self.exact[(e.method, e.path)] = e
 
@@ -74,13 +78,25 @@ class Router:
         e = self.exact.get((method, path))
         if e is not None:
             return e, {}, [method]
-        for meth, prefix, endpoint in self.prefixed:
-            if meth == method and path.startswith(prefix) and len(path) > len(prefix):
-                return endpoint, {endpoint.path_params[0]: path[len(prefix) :]}, [method]
+        for meth, pattern, endpoint in self.templated:
+            found = pattern.fullmatch(path)
+            if meth == method and found:
+                return endpoint, found.groupdict(), [method]
         allowed = {meth for (meth, p) in self.exact if p == path} | {
-            meth for meth, prefix, _ in self.prefixed if path.startswith(prefix) and len(path) > len(prefix)
+            meth for meth, pattern, _ in self.templated if pattern.fullmatch(path)
         }
         return None, {}, sorted(allowed)
+
+
+def _path_pattern(endpoint: Endpoint) -> re.Pattern[str]:
+    pieces = re.split(r"\{(\w+)\}", endpoint.path)
+    out = []
+    for i, piece in enumerate(pieces):
+        if i % 2 == 0:
+            out.append(re.escape(piece))
+        else:
+            out.append(f"(?P<{piece}>{'.+' if piece in endpoint.multi_segment else '[^/]+'})")
+    return re.compile("".join(out))
 
 
 _REPEATED: dict[type[Any], set[str]] = {}
@@ -499,6 +515,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         else:
             if not endpoint.in_query:
                 self._require_json_content_type()
+            if endpoint.rpc not in handlers.HANDLERS and endpoint.rpc != "listArtifacts":
+                raise StubError(m.ErrorCode.NOT_IMPLEMENTED, f"{endpoint.service}.{endpoint.rpc} is not implemented")
             request = decode_request(endpoint, query, self._read_body())
             if endpoint.rpc == "listArtifacts":
                 from .proxy import list_run_artifacts

@@ -44,6 +44,38 @@ EXPECTED = {
     ("GET", f"{TRACKING}/metrics/get-history"),
     ("GET", f"{TRACKING}/metrics/get-history-bulk-interval"),
     ("GET", f"{TRACKING}/artifacts/list"),
+    ("POST", f"{TRACKING}/runs/outputs"),
+    ("POST", f"{TRACKING}/logged-models"),
+    ("GET", f"{TRACKING}/logged-models/{{model_id}}"),
+    ("PATCH", f"{TRACKING}/logged-models/{{model_id}}"),
+    ("DELETE", f"{TRACKING}/logged-models/{{model_id}}"),
+    ("POST", f"{TRACKING}/logged-models/search"),
+    ("PATCH", f"{TRACKING}/logged-models/{{model_id}}/tags"),
+    ("DELETE", f"{TRACKING}/logged-models/{{model_id}}/tags/{{tag_key}}"),
+    ("POST", f"{TRACKING}/logged-models/{{model_id}}/params"),
+    ("GET", f"{TRACKING}/logged-models/{{model_id}}/artifacts/directories"),
+    ("POST", f"{TRACKING}/registered-models/create"),
+    ("POST", f"{TRACKING}/registered-models/rename"),
+    ("PATCH", f"{TRACKING}/registered-models/update"),
+    ("DELETE", f"{TRACKING}/registered-models/delete"),
+    ("GET", f"{TRACKING}/registered-models/get"),
+    ("GET", f"{TRACKING}/registered-models/search"),
+    ("POST", f"{TRACKING}/registered-models/get-latest-versions"),
+    ("GET", f"{TRACKING}/registered-models/get-latest-versions"),
+    ("POST", f"{TRACKING}/registered-models/set-tag"),
+    ("DELETE", f"{TRACKING}/registered-models/delete-tag"),
+    ("POST", f"{TRACKING}/registered-models/alias"),
+    ("DELETE", f"{TRACKING}/registered-models/alias"),
+    ("GET", f"{TRACKING}/registered-models/alias"),
+    ("POST", f"{TRACKING}/model-versions/create"),
+    ("PATCH", f"{TRACKING}/model-versions/update"),
+    ("DELETE", f"{TRACKING}/model-versions/delete"),
+    ("GET", f"{TRACKING}/model-versions/get"),
+    ("GET", f"{TRACKING}/model-versions/search"),
+    ("GET", f"{TRACKING}/model-versions/get-download-uri"),
+    ("POST", f"{TRACKING}/model-versions/transition-stage"),
+    ("POST", f"{TRACKING}/model-versions/set-tag"),
+    ("DELETE", f"{TRACKING}/model-versions/delete-tag"),
     ("GET", f"{ARTIFACTS}/artifacts/{{artifact_path}}"),
     ("PUT", f"{ARTIFACTS}/artifacts/{{artifact_path}}"),
     ("GET", f"{ARTIFACTS}/artifacts"),
@@ -143,11 +175,11 @@ def test_every_message_field_and_rpc_is_documented() -> None:
 def test_field_numbers_and_names_match_mlflow() -> None:
     """Our hand-written protos agree with the descriptors shipped in the `mlflow` package."""
     from mlflow.protos import mlflow_artifacts_pb2 as artifacts_pb2
-    from mlflow.protos import service_pb2
+    from mlflow.protos import model_registry_pb2, service_pb2
 
     api = load()
     theirs = {}
-    for module in (service_pb2, artifacts_pb2):
+    for module in (service_pb2, artifacts_pb2, model_registry_pb2):
         pool = module.DESCRIPTOR.pool
         for full_name in api.messages:
             try:
@@ -155,8 +187,47 @@ def test_field_numbers_and_names_match_mlflow() -> None:
             except KeyError:
                 continue
             theirs[full_name] = {(f.name, f.number, f.type) for f in desc.fields}
-    assert len(theirs) >= 80  # nearly every message of ours exists in MLflow under the same name
+    # Every message of ours exists in MLflow under the same name (the error body is plain JSON there).
+    assert sorted(set(api.messages) - set(theirs)) == ["mlflow.ErrorResponse"]
     type_numbers = {"double": 1, "int64": 3, "int32": 5, "bool": 8, "string": 9, "message": 11, "enum": 14}
     for full_name, fields in theirs.items():
         ours = {(f.name, f.number, type_numbers[f.kind]) for f in api.messages[full_name].fields}
         assert ours == fields, full_name
+
+
+def test_enums_match_mlflow() -> None:
+    """Enum values and numbers as MLflow has them; our ErrorCode is the part of MLflow's a client meets."""
+    from mlflow.protos import databricks_pb2, model_registry_pb2, service_pb2
+
+    api = load()
+    pool = service_pb2.DESCRIPTOR.pool
+    assert model_registry_pb2.DESCRIPTOR.pool is pool
+    for full_name, enum in api.enums.items():
+        ours = {(v.name, v.number) for v in enum.values}
+        if full_name == "mlflow.ErrorCode":
+            assert ours <= {(v.name, v.number) for v in databricks_pb2.ErrorCode.DESCRIPTOR.values}
+            continue
+        theirs = {(v.name, v.number) for v in pool.FindEnumTypeByName(full_name).values}
+        assert ours == theirs, full_name
+    assert len(api.enums) >= 7
+
+
+def test_rpcs_and_http_bindings_match_mlflow() -> None:
+    """Each RPC of ours is one of MLflow's, with the same request type and the same methods + paths.
+    (MLflow declares more, e.g. traces and prompts, that the spec does not cover.)"""
+    from mlflow.protos import databricks_pb2, model_registry_pb2, service_pb2
+
+    api = load()
+    services = {
+        "MlflowService": service_pb2.DESCRIPTOR.services_by_name["MlflowService"],
+        "ModelRegistryService": model_registry_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"],
+    }
+    for rpc in api.rpcs:
+        if rpc.service not in services:
+            continue  # the artifacts service's bindings are Flask routes in MLflow, not proto options
+        methods = {m.name.lower(): m for m in services[rpc.service].methods}
+        theirs = methods[rpc.name.lower()]  # MLflow spells one "LogLoggedModelParams"
+        assert theirs.input_type.full_name == rpc.request, rpc.name
+        endpoints = theirs.GetOptions().Extensions[databricks_pb2.rpc].endpoints
+        expected = {(e.method, "/api/2.0" + e.path) for e in endpoints}
+        assert {(b.method, b.path) for b in rpc.bindings} == expected, rpc.name

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 
 import msgspec
+import pytest
 from mlflow_client._generated import endpoints as ep
 from mlflow_client._generated import models as m
 from mlflow_client._generated._runtime import Body, QueryParams, decode, encode
@@ -111,8 +112,19 @@ def test_artifact_paths_are_percent_encoded_but_keep_slashes() -> None:
     assert t.sent[1]["method"] == "PUT" and t.sent[1]["content"] == b"\x00\x01"
 
 
+def test_path_parameters_that_are_request_fields_come_from_the_request() -> None:
+    t = FakeTransport(answer=b"{}")
+    ep.delete_logged_model_tag(t, m.DeleteLoggedModelTag(model_id="m-1", tag_key="a/b c"))
+    # One segment each: a slash in a tag key is encoded, unlike in an artifact path.
+    assert t.sent[0]["method"] == "DELETE"
+    assert t.sent[0]["path"] == "/api/2.0/mlflow/logged-models/m-1/tags/a%2Fb%20c"
+    with pytest.raises(TypeError, match="model_id"):
+        ep.get_logged_model(t, m.GetLoggedModel())
+    assert len(t.sent) == 1
+
+
 def test_every_endpoint_has_a_distinct_method_and_path() -> None:
     keys = [(e.method, e.path) for e in ep.ENDPOINTS]
-    assert len(keys) == len(set(keys)) == 33
+    assert len(keys) == len(set(keys)) == 65
     for e in ep.ENDPOINTS:
         assert issubclass(e.request, msgspec.Struct) and issubclass(e.response, msgspec.Struct)

@@ -202,7 +202,15 @@ def test_every_rpc_against_real_server(transport: RecordingTransport) -> None:
     ep.restore_experiment(t, m.RestoreExperiment(experiment_id=exp_id))
 
     covered = _check_schemas(t.seen)
-    json_rpcs = {(e.method, e.path) for e in ep.ENDPOINTS if not e.rpc.endswith("MultipartUpload")}
+    # Logged models and the registry have no client methods yet (issue #17): their wire checks come with them.
+    json_rpcs = {
+        (e.method, e.path)
+        for e in ep.ENDPOINTS
+        if not e.rpc.endswith("MultipartUpload")
+        and e.service != "ModelRegistryService"
+        and "/logged-models" not in e.path
+        and e.rpc != "logOutputs"
+    }
     assert json_rpcs - covered == set()
 
 

@@ -4,7 +4,7 @@ encoding/decoding with MLflow's wire quirks (int64 as numbers or strings, NaN/In
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 import msgspec
@@ -49,6 +49,7 @@ class Endpoint(NamedTuple):
     response_body: str  # "json" or "binary"
     path_params: tuple[str, ...]
     retry_safe: bool  # False: a retry after a failure that may have reached the server could repeat it
+    multi_segment: tuple[str, ...] = ()  # path parameters that may span several segments (artifact paths)
 
     @property
     def in_query(self) -> bool:
@@ -105,8 +106,8 @@ def query_params(message: msgspec.Struct) -> list[tuple[str, str]]:
     return out
 
 
-def fill_path(endpoint: Endpoint, path_args: dict[str, str]) -> str:
-    """Substitute path parameters, percent-encoding each segment but keeping the slashes."""
+def fill_path(endpoint: Endpoint, path_args: Mapping[str, str | None]) -> str:
+    """Substitute path parameters, percent-encoding them; only multi-segment ones keep their slashes."""
     path = endpoint.path
     if not endpoint.path_params:
         return path
@@ -116,7 +117,8 @@ def fill_path(endpoint: Endpoint, path_args: dict[str, str]) -> str:
         value = path_args.get(name)
         if value is None:
             raise TypeError(f"{endpoint.rpc}() needs the path argument {name!r}")
-        path = path.replace("{" + name + "}", quote(value, safe="/"))
+        safe = "/" if name in endpoint.multi_segment else ""
+        path = path.replace("{" + name + "}", quote(value, safe=safe))
     return path
 
 
@@ -125,7 +127,7 @@ def call(
     endpoint: Endpoint,
     request: msgspec.Struct,
     response: type[S],
-    path_args: dict[str, str] | None = None,
+    path_args: Mapping[str, str | None] | None = None,
 ) -> S:
     """Send a JSON request message through ``transport`` and decode the answer."""
     path = fill_path(endpoint, path_args or {})
@@ -145,7 +147,7 @@ def call(
 def call_binary(
     transport: Transport,
     endpoint: Endpoint,
-    path_args: dict[str, str],
+    path_args: Mapping[str, str | None],
     content: Body | None = None,
 ) -> bytes:
     """Send or fetch raw file bytes (artifact upload/download)."""

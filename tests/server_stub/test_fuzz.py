@@ -28,6 +28,10 @@ CHECKS = ",".join(
 )
 
 
+# Paths of the spec the stub has no handlers for yet (issue #17).
+UNSERVED = r"/api/2\.0/mlflow/(logged-models|registered-models|model-versions|runs/outputs)"
+
+
 def test_stub_survives_schemathesis(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("schemathesis")
     with StubServer(port=0, multipart=True) as stub:
@@ -50,6 +54,9 @@ def test_stub_survives_schemathesis(tmp_path: Path) -> None:
                 "--report-junit-path",
                 str(tmp_path / "fuzz.xml"),
                 "--no-color",
+                # Logged models and the registry are in the spec but not served yet (NOT_IMPLEMENTED).
+                "--exclude-path-regex",
+                UNSERVED,
             ],
             capture_output=True,
             text=True,

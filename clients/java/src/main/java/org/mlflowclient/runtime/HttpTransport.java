@@ -369,10 +369,19 @@ public final class HttpTransport implements AutoCloseable {
 
     /** Percent-encodes a path parameter, keeping the slashes of a multi-segment path. */
     public static String encodePath(String value) {
+        return encode(value, "-._~/");
+    }
+
+    /** Percent-encodes one path segment: unlike {@link #encodePath}, a slash is encoded too. */
+    public static String encodeSegment(String value) {
+        return encode(value, "-._~");
+    }
+
+    private static String encode(String value, String unreserved) {
         StringBuilder out = new StringBuilder();
         for (byte b : value.getBytes(StandardCharsets.UTF_8)) {
             char c = (char) (b & 0xff);
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "-._~/".indexOf(c) >= 0) {
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || unreserved.indexOf(c) >= 0) {
                 out.append(c);
             } else {
                 out.append('%').append(String.format("%02X", b & 0xff));
