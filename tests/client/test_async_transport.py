@@ -370,3 +370,24 @@ def test_a_temporarily_unavailable_server_is_reported_with_its_status(stub: Stub
     with pytest.raises(TemporarilyUnavailable) as info:
         run(go)
     assert info.value.http_status == 503
+
+
+def test_an_unreachable_proxy_is_a_refused_connection_and_says_nothing_secret(
+    no_proxies: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from tests.real_server import free_port
+
+    caplog.set_level(logging.DEBUG)
+    no_proxies.setenv("HTTP_PROXY", f"http://carol:pr0xy-s3cret@127.0.0.1:{free_port()}")
+
+    async def go() -> None:
+        async with make("http://mlflow.invalid:5000", [], max_retries=0) as t:
+            await t.request("GET", GET_EXPERIMENT)
+
+    with pytest.raises(ConnectionFailed) as info:
+        run(go)
+    assert isinstance(info.value.__cause__, AdapterError) and info.value.__cause__.kind == AdapterError.CONNECT
+    texts = [str(info.value), repr(info.value), repr(info.value.__cause__), caplog.text]
+    assert all("pr0xy-s3cret" not in text for text in texts)

@@ -15,7 +15,7 @@ sends the create again:
 The happy path costs one tag and no request. Retries follow the transport's ``RetryPolicy`` (count,
 backoff, total time). The same ``create_once_steps`` serves every create RPC: a caller gives the create
 and the lookup. It is a sans-IO operation (a generator yielding the requests and the waits), so the sync
-and the async stores share it; ``create_once`` runs it over plain blocking callables.
+and the async stores share it (see ``_store_ops``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from .exceptions import MlflowConnectionError, MlflowException, ResourceAlreadyExists, RestException
 
-__all__ = ["CREATION_ID_TAG", "Sleep", "create_once", "create_once_steps", "new_creation_id"]
+__all__ = ["CREATION_ID_TAG", "Sleep", "create_once_steps", "new_creation_id"]
 
 logger = logging.getLogger("mlflow_client")
 
@@ -115,42 +115,3 @@ def create_once_steps(
                 logger.info("mlflow_client: %s was applied but its answer was lost; using it", what)
                 return found
             break  # not applied: create again, with the same creation id
-
-
-def create_once(
-    create: Callable[[], T],
-    find: Callable[[], T | None],
-    *,
-    what: str,
-    settle: Callable[[T], T] | None = None,
-    max_retries: int,
-    delay: Callable[[int, float | None], float],
-    max_time: float,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> T:
-    """``create_once_steps`` over plain blocking callables, sleeping with ``sleep``."""
-    steps = create_once_steps(
-        lambda: _at_once(create),
-        lambda: _at_once(find),
-        what=what,
-        settle=None if settle is None else (lambda result: _at_once(lambda: settle(result))),
-        max_retries=max_retries,
-        delay=delay,
-        max_time=max_time,
-        clock=clock,
-    )
-    try:
-        step = next(steps)
-        while True:
-            sleep(step.seconds)  # the only steps: the callables do their own IO
-            step = steps.send(None)
-    except StopIteration as stop:
-        done: T = stop.value
-        return done
-
-
-def _at_once(fn: Callable[[], T]) -> Generator[Sleep, Any, T]:
-    """A blocking call as an operation that yields nothing."""
-    return fn()
-    yield  # unreachable: makes this a generator

@@ -27,9 +27,11 @@ from .client import (
     SEARCH_MAX_RESULTS_DEFAULT,
     MlflowClient,
     _batches,
-    _check_int,
     _check_key,
-    _check_metric_value,
+    _checked_batch,
+    _checked_point,
+    _experiment_tags,
+    _run_tags,
     _stringify,
     now_ms,
 )
@@ -161,16 +163,8 @@ class AsyncMlflowClient:
     async def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
     ) -> str:
-        if not name:
-            from .exceptions import InvalidParameterValue
-
-            raise InvalidParameterValue("Invalid experiment name: ''. Experiment name cannot be empty.")
-        from .entities._experiment import ExperimentTag
-
-        experiment_tags = [ExperimentTag(k, _stringify(v)) for k, v in (tags or {}).items()]
-        for t in experiment_tags:
-            _check_key(t.key)
-        return await self._to_the_end(self._store.create_experiment(name, artifact_location, experiment_tags))
+        work = self._store.create_experiment(name, artifact_location, _experiment_tags(name, tags))
+        return await self._to_the_end(work)
 
     async def get_experiment(self, experiment_id: str) -> Experiment:
         return await self._store.get_experiment(experiment_id)
@@ -240,13 +234,7 @@ class AsyncMlflowClient:
         tags: dict[str, Any] | None = None,
         run_name: str | None = None,
     ) -> Run:
-        from .entities._run_data import RunTag
-
-        tags = dict(tags or {})
-        run_tags = [RunTag(k, _stringify(v)) for k, v in tags.items()]
-        for t in run_tags:
-            _check_key(t.key)
-        user_id = _stringify(tags.get("mlflow.user", "unknown"))
+        run_tags, user_id = _run_tags(tags)
         work = self._store.create_run(experiment_id, user_id, start_time or now_ms(), run_tags, run_name)
         return await self._to_the_end(work)
 
@@ -328,10 +316,7 @@ class AsyncMlflowClient:
     ) -> RunOperations | None:
         """Log a metric value; ``synchronous=False`` spools it (in a worker thread) and returns a
         ``RunOperations``, as ``MlflowClient.log_metric`` does."""
-        _check_key(key, "name")
-        value = _check_metric_value(key, value)
-        timestamp = now_ms() if timestamp is None else _check_int(timestamp, "timestamp")
-        step = 0 if step is None else _check_int(step, "step")
+        value, timestamp, step = _checked_point(key, value, timestamp, step)
         if self._asynchronous(synchronous):
             return await self._to_the_end(
                 self._in_thread(
@@ -389,20 +374,7 @@ class AsyncMlflowClient:
     ) -> RunOperations | None:
         """Log everything, split into requests within the server's limits, as ``MlflowClient.log_batch``.
         The requests go out one after the other; a cancelled caller does not stop them half way."""
-        from .entities._coerce import as_metric, as_param, as_run_tag
-
-        ms, ps, ts = (
-            [as_metric(x) for x in metrics],
-            [as_param(p) for p in params],
-            [as_run_tag(t) for t in tags],
-        )
-        for x in ms:
-            _check_key(x.key, "name")
-            _check_metric_value(x.key, x.value)
-        for p in ps:
-            _check_key(p.key)
-        for t in ts:
-            _check_key(t.key)
+        ms, ps, ts = _checked_batch(metrics, params, tags)
         if not (ms or ps or ts):
             return None
         if self._asynchronous(synchronous):

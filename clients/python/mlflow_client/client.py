@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ._rest_store import RestStore
     from ._settings import Settings
     from .artifacts import ArtifactRepository
-    from .entities import Experiment, FileInfo, Metric, PagedList, Param, Run, RunTag
+    from .entities import Experiment, ExperimentTag, FileInfo, Metric, PagedList, Param, Run, RunTag
     from .entities._coerce import DatasetInputLike, KeyValueLike, MetricLike
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000
@@ -97,6 +97,58 @@ def _check_metric_value(key: str, value: Any) -> float:
 
 def _stringify(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
+
+
+def _experiment_tags(name: str, tags: dict[str, Any] | None) -> list[ExperimentTag]:
+    """``create_experiment``'s checks: a name, valid tag keys; the tags as entities."""
+    if not name:
+        from .exceptions import InvalidParameterValue
+
+        raise InvalidParameterValue("Invalid experiment name: ''. Experiment name cannot be empty.")
+    from .entities._experiment import ExperimentTag
+
+    experiment_tags = [ExperimentTag(k, _stringify(v)) for k, v in (tags or {}).items()]
+    for t in experiment_tags:
+        _check_key(t.key)
+    return experiment_tags
+
+
+def _run_tags(tags: dict[str, Any] | None) -> tuple[list[RunTag], str]:
+    """``create_run``'s tags as entities (keys checked) and the user id they name, as MLflow reads it."""
+    from .entities._run_data import RunTag
+
+    given = dict(tags or {})
+    run_tags = [RunTag(k, _stringify(v)) for k, v in given.items()]
+    for t in run_tags:
+        _check_key(t.key)
+    return run_tags, _stringify(given.get("mlflow.user", "unknown"))
+
+
+def _checked_point(key: str, value: Any, timestamp: int | None, step: int | None) -> tuple[float, int, int]:
+    """``log_metric``'s checks and defaults: (value, timestamp, step)."""
+    _check_key(key, "name")
+    return (
+        _check_metric_value(key, value),
+        now_ms() if timestamp is None else _check_int(timestamp, "timestamp"),
+        0 if step is None else _check_int(step, "step"),
+    )
+
+
+def _checked_batch(
+    metrics: Sequence[MetricLike], params: Sequence[KeyValueLike], tags: Sequence[KeyValueLike]
+) -> tuple[list[Metric], list[Param], list[RunTag]]:
+    """``log_batch``'s items as our entities (``mlflow.entities`` ones too), keys and values checked."""
+    from .entities._coerce import as_metric, as_param, as_run_tag
+
+    ms, ps, ts = [as_metric(x) for x in metrics], [as_param(p) for p in params], [as_run_tag(t) for t in tags]
+    for x in ms:
+        _check_key(x.key, "name")
+        _check_metric_value(x.key, x.value)
+    for p in ps:
+        _check_key(p.key)
+    for t in ts:
+        _check_key(t.key)
+    return ms, ps, ts
 
 
 def resolve_store(tracking_uri: str, settings: Settings) -> RestStore | FileStore:
@@ -261,16 +313,7 @@ class MlflowClient:
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
     ) -> str:
-        if not name:
-            from .exceptions import InvalidParameterValue
-
-            raise InvalidParameterValue("Invalid experiment name: ''. Experiment name cannot be empty.")
-        from .entities._experiment import ExperimentTag
-
-        experiment_tags = [ExperimentTag(k, _stringify(v)) for k, v in (tags or {}).items()]
-        for t in experiment_tags:
-            _check_key(t.key)
-        return self._store.create_experiment(name, artifact_location, experiment_tags)
+        return self._store.create_experiment(name, artifact_location, _experiment_tags(name, tags))
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         return self._store.get_experiment(experiment_id)
@@ -340,13 +383,7 @@ class MlflowClient:
         tags: dict[str, Any] | None = None,
         run_name: str | None = None,
     ) -> Run:
-        from .entities._run_data import RunTag
-
-        tags = dict(tags or {})
-        run_tags = [RunTag(k, _stringify(v)) for k, v in tags.items()]
-        for t in run_tags:
-            _check_key(t.key)
-        user_id = _stringify(tags.get("mlflow.user", "unknown"))
+        run_tags, user_id = _run_tags(tags)
         return self._store.create_run(experiment_id, user_id, start_time or now_ms(), run_tags, run_name)
 
     def _create_run_as(
@@ -441,10 +478,7 @@ class MlflowClient:
     ) -> RunOperations | None:
         """Log a metric value. ``synchronous=False`` (or MLFLOW_ENABLE_ASYNC_LOGGING) returns at once with a
         ``RunOperations``: the value is in the spool on disk and a background sender delivers it."""
-        _check_key(key, "name")
-        value = _check_metric_value(key, value)
-        timestamp = now_ms() if timestamp is None else _check_int(timestamp, "timestamp")
-        step = 0 if step is None else _check_int(step, "step")
+        value, timestamp, step = _checked_point(key, value, timestamp, step)
         if self._asynchronous(synchronous) and self._remote:
             from ._delivery.records import encode_metric
 
@@ -508,20 +542,7 @@ class MlflowClient:
         """Log everything, split into requests within the server's limits (1000 metrics, 100 params,
         100 tags, 1000 entities per request). Each request is all-or-nothing on the server.
         Asynchronous: spooled now, coalesced with other calls' data by the background sender."""
-        from .entities._coerce import as_metric, as_param, as_run_tag
-
-        ms, ps, ts = (
-            [as_metric(x) for x in metrics],
-            [as_param(p) for p in params],
-            [as_run_tag(t) for t in tags],
-        )
-        for x in ms:
-            _check_key(x.key, "name")
-            _check_metric_value(x.key, x.value)
-        for p in ps:
-            _check_key(p.key)
-        for t in ts:
-            _check_key(t.key)
+        ms, ps, ts = _checked_batch(metrics, params, tags)
         if not (ms or ps or ts):
             return None  # nothing to log sends nothing, as in MLflow
         asynchronous = self._asynchronous(synchronous)
