@@ -187,9 +187,34 @@ def decode_request(endpoint: Endpoint, query: str, body: bytes) -> msgspec.Struc
     try:
         request = msgspec.convert(data, endpoint.request, strict=False)
     except msgspec.ValidationError as err:
-        raise invalid(f"Invalid request: {err}") from None
+        raise _wrong_type(err, data) from None
     handlers.check_rules(request)
     return request
+
+
+_ERROR_PATH = re.compile(r"at `\$\.(\w+)((?:\[\d+\]|\.\w+)*)`")
+
+
+def _wrong_type(err: msgspec.ValidationError, data: dict[str, Any]) -> StubError:
+    """MLflow's words for a value of the wrong JSON type (its ``_validate_param_against_schema``): the
+    parameter and its whole value, e.g. ``Invalid value 31 for parameter 'run_id' supplied``. A wrong item
+    of a list of strings names the list, as MLflow does; a field inside a nested message is named by its
+    path (``metrics[0].value``), where MLflow itself accepts such garbage and drops the field."""
+    found = _ERROR_PATH.search(str(err))
+    if found is None:  # pragma: no cover - msgspec always says where
+        return invalid(f"Invalid request: {err}")
+    name, rest = found.groups()
+    value: Any = data.get(name)
+    if re.fullmatch(r"(\[\d+\])?", rest) is None:
+        name += rest
+        for key in re.findall(r"\[(\d+)\]|\.(\w+)", rest):
+            with contextlib.suppress(LookupError, TypeError):
+                value = value[int(key[0])] if key[0] else value[key[1]]
+    shown = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return invalid(
+        f"Invalid value {shown} for parameter '{name}' supplied:  Hint: Value was of type '{type(value).__name__}'. "
+        "See the API docs for more information about request parameters."
+    )
 
 
 class StubHTTPServer(ThreadingHTTPServer):
