@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import msgspec
 from mlflow_client import _search as search
@@ -196,7 +198,21 @@ def create_experiment(store: Store, req: m.CreateExperiment) -> m.CreateExperime
     if len({t.key for t in req.tags}) != len(req.tags):
         # What MLflow answers when its database refuses the duplicate (misleading, but the contract).
         raise StubError(m.ErrorCode.RESOURCE_ALREADY_EXISTS, f"Experiment(name={req.name}) already exists.")
-    return m.CreateExperimentResponse(experiment_id=store.create_experiment(req.name, req.artifact_location, req.tags))
+    location = _absolute_if_local(req.artifact_location) if req.artifact_location else None
+    return m.CreateExperimentResponse(experiment_id=store.create_experiment(req.name, location, req.tags))
+
+
+def _absolute_if_local(uri: str) -> str:
+    """A relative path or ``file:`` URI made absolute against the server's working directory, as MLflow's
+    ``resolve_uri_if_local`` does (joined, not normalised: ``./x/../y`` stays as written)."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("", "file") or (parts.scheme == "file" and parts.netloc not in ("", "localhost")):
+        return uri  # remote stores, and file URIs naming a host, are taken as given
+    path = unquote(parts.path) if parts.scheme else uri
+    if PurePosixPath(path).is_absolute():
+        return uri
+    absolute = (Path.cwd() / path).as_posix()
+    return urlunsplit(("file", "", absolute, parts.query, parts.fragment)) if parts.scheme else absolute
 
 
 @handles("getExperiment")
