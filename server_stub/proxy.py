@@ -9,6 +9,7 @@ from urllib.parse import unquote
 from mlflow_client._generated import models as m
 from mlflow_client._generated._runtime import Endpoint, encode
 
+from .artifacts import check_relative_path
 from .errors import invalid
 
 if TYPE_CHECKING:
