@@ -75,6 +75,8 @@ class Router:
     def match(self, method: str, path: str) -> tuple[Endpoint | None, dict[str, str], list[str]]:
         """(endpoint, path arguments, the methods this path is served under)."""
         method = "GET" if method == "HEAD" else method
+        if path.startswith("/ajax-api/"):
+            path = "/api/" + path[len("/ajax-api/") :]
         e = self.exact.get((method, path))
         if e is not None:
             return e, {}, [method]
