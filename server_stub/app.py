@@ -481,11 +481,11 @@ class RequestHandler(BaseHTTPRequestHandler):
                 return
             if path in ("/health", "/version"):
                 self._drain()
-                allow = {"Allow": "GET, HEAD, OPTIONS"}
+                methods = {"Allow": "GET, HEAD, OPTIONS"}
                 if self.command == "OPTIONS":
-                    self._send(200, b"", "text/html; charset=utf-8", allow)
+                    self._send(200, b"", "text/html; charset=utf-8", methods)
                 elif self.command not in ("GET", "HEAD"):
-                    self._send(405, _HTML_405.encode(), "text/html; charset=utf-8", allow)
+                    self._send(405, _HTML_405.encode(), "text/html; charset=utf-8", methods)
                 elif path == "/health":
                     self._send(200, b"OK", "text/plain; charset=utf-8")
                 else:  # a bare string: Flask's default type, as in MLflow

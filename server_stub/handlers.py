@@ -337,7 +337,7 @@ def _check_metric(x: m.Metric | m.LogMetric, path: str = "") -> None:
         if getattr(x, field) in (None, ""):
             raise missing(path + field)
     _key(x.key, path + "name")
-    if x.timestamp < 0:
+    if x.timestamp is not None and x.timestamp < 0:
         raise invalid(
             f"Invalid value {x.timestamp} for parameter '{path}timestamp' supplied: metric '{x.key}' "
             f"(value={float(x.value or 0.0)}). Timestamp must be a nonnegative long (64-bit integer) "
@@ -385,10 +385,12 @@ def log_batch(store: Store, req: m.LogBatch) -> m.LogBatchResponse:
         for field in ("key", "value", "timestamp"):
             if getattr(x, field) in (None, ""):
                 raise missing(f"metrics[{i}].{field}")
-    for field, items in (("params", req.params), ("tags", req.tags)):
-        for i, item in enumerate(items):
-            if not item.key:
-                raise missing(f"{field}[{i}].key")
+    keys = [("params", i, p.key) for i, p in enumerate(req.params)] + [
+        ("tags", i, t.key) for i, t in enumerate(req.tags)
+    ]
+    for field, i, key in keys:
+        if not key:
+            raise missing(f"{field}[{i}].key")
     for i, x in enumerate(req.metrics):
         _check_metric(x, f"metrics[{i}].")
     seen: dict[str, str | None] = {}
