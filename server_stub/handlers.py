@@ -198,11 +198,11 @@ def create_experiment(store: Store, req: m.CreateExperiment) -> m.CreateExperime
     if len({t.key for t in req.tags}) != len(req.tags):
         # What MLflow answers when its database refuses the duplicate (misleading, but the contract).
         raise StubError(m.ErrorCode.RESOURCE_ALREADY_EXISTS, f"Experiment(name={req.name}) already exists.")
-    location = _absolute_if_local(req.artifact_location) if req.artifact_location else None
+    location = absolute_if_local(req.artifact_location) if req.artifact_location else None
     return m.CreateExperimentResponse(experiment_id=store.create_experiment(req.name, location, req.tags))
 
 
-def _absolute_if_local(uri: str) -> str:
+def absolute_if_local(uri: str) -> str:
     """A relative path or ``file:`` URI made absolute against the server's working directory, as MLflow's
     ``resolve_uri_if_local`` does (joined, not normalised: ``./x/../y`` stays as written)."""
     parts = urlsplit(uri)

@@ -13,7 +13,7 @@ from .app import MLFLOW_VERSION, Config, StubHTTPServer
 from .artifacts import ArtifactStore
 from .faults import FaultRule, Faults
 from .file_backend import FileBackend
-from .handlers import _absolute_if_local
+from .handlers import absolute_if_local
 from .sql_store import SqlStore
 
 PROXIED_ARTIFACT_ROOT = "mlflow-artifacts:"
@@ -47,8 +47,8 @@ def resolve_artifact_root(serve_artifacts: bool, default_artifact_root: str | No
     relative path made absolute); else the proxy (``mlflow-artifacts:``) when serving artifacts, and
     ``./mlruns`` when not."""
     if default_artifact_root:
-        return _absolute_if_local(default_artifact_root)
-    return PROXIED_ARTIFACT_ROOT if serve_artifacts else _absolute_if_local("./mlruns")
+        return absolute_if_local(default_artifact_root)
+    return PROXIED_ARTIFACT_ROOT if serve_artifacts else absolute_if_local("./mlruns")
 
 
 def tls_context(cert: str, key: str, client_ca: str | None = None) -> ssl.SSLContext:
