@@ -472,12 +472,9 @@ def _offset_token(offset: int) -> str:
 
 def _offset_from_token(token: str) -> int:
     try:
-        offset = json.loads(base64.b64decode(token, validate=True))["offset"]
-    except (ValueError, KeyError, TypeError):
-        raise invalid("Invalid page token, could not base64-decode") from None
-    if not isinstance(offset, int) or offset < 0:
-        raise invalid(f"Invalid page token, parsed value={offset!r}")
-    return offset
+        return search.offset_from_token(token)
+    except search.SearchError as err:
+        raise invalid(str(err)) from None
 
 
 @handles("getMetricHistory")
@@ -487,9 +484,9 @@ def get_metric_history(store: Store, req: m.GetMetricHistory) -> m.GetMetricHist
         raise invalid(
             f"Invalid value {req.max_results} for parameter 'max_results' supplied. It must be a positive integer."
         )
+    start = _offset_from_token(req.page_token) if req.page_token else 0  # a bad token is refused for any run
     if not store.run_exists(run_id):
         return m.GetMetricHistoryResponse()
-    start = _offset_from_token(req.page_token) if req.page_token else 0
     points, total = store.metric_history_json(run_id, str(req.metric_key), start, req.max_results)
     token = None
     if req.max_results is not None and start + req.max_results < total:

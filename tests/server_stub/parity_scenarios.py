@@ -1377,6 +1377,35 @@ FIDELITY = [
         search_runs("a JSON list", page_token=mlflow_token([1])),
     ),
     scenario(
+        "metric_history_mlflow_page_tokens",
+        new_run(),
+        batch("three points", metrics=[metric("m", float(i), 10 + i, i) for i in range(3)]),
+        *(
+            history(f"token {name}", "m", ("max_results", "1"), ("page_token", token))
+            for name, token in (
+                ("offset 1", mlflow_token({"offset": 1})),
+                ("offset 0", mlflow_token({"offset": 0})),
+                ("offset -1", mlflow_token({"offset": -1})),
+                ("offset '2'", mlflow_token({"offset": "2"})),
+                ("offset 1.5", mlflow_token({"offset": 1.5})),
+                ("offset 100", mlflow_token({"offset": 100})),
+                ("no offset", mlflow_token({"x": 1})),
+                ("offset 'abc'", mlflow_token({"offset": "abc"})),
+                ("not base64", "zzz"),
+                ("not JSON", base64.b64encode(b"nj").decode()),
+            )
+        ),
+        history("offset 1 without max_results", "m", ("page_token", mlflow_token({"offset": 1}))),
+        get(
+            "bad token for an unknown run",
+            "metrics/get-history",
+            ("run_id", NO_RUN),
+            ("metric_key", "m"),
+            ("page_token", "zzz"),
+            message="Invalid page token, could not base64-decode",
+        ),
+    ),
+    scenario(
         "search_experiments_mlflow_page_tokens",
         *(new_exp(f"create {s}", f"{{uniq}}-{s}") for s in "abc"),
         search_exps("offset 1", max_results=2, order_by=["name ASC"], page_token=mlflow_token({"offset": 1})),

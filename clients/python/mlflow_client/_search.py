@@ -37,7 +37,7 @@ from typing import Any, Generic, NamedTuple, TypeAlias, TypeVar
 
 from ._generated import models as m
 
-__all__ = ["SearchError", "search_experiments", "search_runs"]
+__all__ = ["SearchError", "offset_from_token", "search_experiments", "search_runs"]
 
 T = TypeVar("T")
 
@@ -582,6 +582,11 @@ def _mlflow_offset(doc: Any) -> int:
         return max(int(offset), 0)  # "3" and 2.5 are read as int() reads them; SQL treats negatives as 0
     except (ValueError, TypeError):
         raise SearchError(f"Invalid page token, not stringable {offset}") from None
+
+
+def offset_from_token(token: str) -> int:
+    """The offset an MLflow page token (``base64({"offset": N})``) holds, refused as MLflow refuses it."""
+    return _mlflow_offset(_token_document(token))
 
 
 def _decode_token(doc: Any, token: str, plan: _Plan[T]) -> _Key:
