@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 
+from .app import MLFLOW_VERSION
 from .faults import FaultRule
 from .server import StubServer
 
@@ -34,7 +35,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--backend-store-uri",
         help="sqlite:///path.db or an mlruns folder (path, file: URI) to persist; memory when unset",
     )
-    p.add_argument("--artifacts-destination", help="folder for artifacts (default: a temporary folder)")
+    p.add_argument("--artifacts-destination", help="folder for proxied artifacts (default: a temporary folder)")
+    p.add_argument(
+        "--default-artifact-root",
+        help="where new experiments keep artifacts, e.g. file:///data/artifacts or a path (clients write there "
+        "directly); default: mlflow-artifacts: (the proxy), or ./mlruns with --no-serve-artifacts",
+    )
+    p.add_argument(
+        "--serve-artifacts",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve the artifact proxy (mlflow-artifacts routes); on by default, as in mlflow server",
+    )
     p.add_argument("--basic-auth", type=_user_pass, metavar="USER:PASS", help="require HTTP Basic auth")
     p.add_argument("--bearer-token", metavar="TOKEN", help="require this bearer token")
     p.add_argument("--tls-cert", help="PEM certificate chain: serve HTTPS")
@@ -54,6 +66,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--multipart",
         action="store_true",
         help="offer multipart uploads (parts go to the stub itself); off by default, like MLflow on local storage",
+    )
+    p.add_argument(
+        "--mlflow-version",
+        default=MLFLOW_VERSION,
+        help=f"the MLflow version GET /version answers (default {MLFLOW_VERSION}, the release the stub follows)",
     )
     args = p.parse_args(argv)
     if (args.tls_cert is None) != (args.tls_key is None):
@@ -76,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         faults=args.fault,
         fault_seed=args.fault_seed,
         multipart=args.multipart,
+        mlflow_version=args.mlflow_version,
+        default_artifact_root=args.default_artifact_root,
+        serve_artifacts=args.serve_artifacts,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

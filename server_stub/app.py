@@ -39,6 +39,9 @@ from .faults import FaultRule, Faults
 
 logger = logging.getLogger("server_stub")
 MAX_JSON_BODY = 64 << 20
+# The MLflow release whose behaviour the stub reproduces, answered by ``GET /version`` (clients gate features
+# on it). Kept equal to the ``mlflow`` pin in constraints.txt, which the parity tests run against.
+MLFLOW_VERSION = "3.17.2"
 _HTML_404 = (
     "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL "
     "was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n"
@@ -54,13 +57,16 @@ class Config:
     basic_auth: tuple[str, str] | None = None
     bearer_token: str | None = None
     tls_context: ssl.SSLContext | None = None
+    mlflow_version: str = MLFLOW_VERSION
+    serve_artifacts: bool = True
 
 
 class Router:
     """Finds the endpoint for a method and path, using only the generated table.
 
     A path parameter matches one segment, or any number of them when the table marks it
-    multi-segment (artifact paths); fixed paths win over templated ones.
+    multi-segment (artifact paths); fixed paths win over templated ones. As in MLflow, every route is
+    also served under ``/ajax-api/`` (what its web UI calls), as the same RPC.
     """
 
     def __init__(self, endpoints: tuple[Endpoint, ...]) -> None:
@@ -75,6 +81,8 @@ class Router:
     def match(self, method: str, path: str) -> tuple[Endpoint | None, dict[str, str], list[str]]:
         """(endpoint, path arguments, the methods this path is served under)."""
         method = "GET" if method == "HEAD" else method
+        if path.startswith("/ajax-api/"):
+            path = "/api/" + path[len("/ajax-api/") :]
         e = self.exact.get((method, path))
         if e is not None:
             return e, {}, [method]
@@ -187,9 +195,34 @@ def decode_request(endpoint: Endpoint, query: str, body: bytes) -> msgspec.Struc
     try:
         request = msgspec.convert(data, endpoint.request, strict=False)
     except msgspec.ValidationError as err:
-        raise invalid(f"Invalid request: {err}") from None
+        raise _wrong_type(err, data) from None
     handlers.check_rules(request)
     return request
+
+
+_ERROR_PATH = re.compile(r"at `\$\.(\w+)((?:\[\d+\]|\.\w+)*)`")
+
+
+def _wrong_type(err: msgspec.ValidationError, data: dict[str, Any]) -> StubError:
+    """MLflow's words for a value of the wrong JSON type (its ``_validate_param_against_schema``): the
+    parameter and its whole value, e.g. ``Invalid value 31 for parameter 'run_id' supplied``. A wrong item
+    of a list of strings names the list, as MLflow does; a field inside a nested message is named by its
+    path (``metrics[0].value``), where MLflow itself accepts such garbage and drops the field."""
+    found = _ERROR_PATH.search(str(err))
+    if found is None:  # pragma: no cover - msgspec always says where
+        return invalid(f"Invalid request: {err}")
+    name, rest = found.groups()
+    value: Any = data.get(name)
+    if re.fullmatch(r"(\[\d+\])?", rest) is None:
+        name += rest
+        for key in re.findall(r"\[(\d+)\]|\.(\w+)", rest):
+            with contextlib.suppress(LookupError, TypeError):
+                value = value[int(key[0])] if key[0] else value[key[1]]
+    shown = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return invalid(
+        f"Invalid value {shown} for parameter '{name}' supplied:  Hint: Value was of type '{type(value).__name__}'. "
+        "See the API docs for more information about request parameters."
+    )
 
 
 class StubHTTPServer(ThreadingHTTPServer):
@@ -446,8 +479,17 @@ class RequestHandler(BaseHTTPRequestHandler):
             if path.startswith("/_stub/"):
                 self._control(path, parts.query)
                 return
-            if path in ("/health", "/version") and self.command == "GET":
-                self._send(200, b"OK" if path == "/health" else b"stub", "text/plain; charset=utf-8")
+            if path in ("/health", "/version"):
+                self._drain()
+                methods = {"Allow": "GET, HEAD, OPTIONS"}
+                if self.command == "OPTIONS":
+                    self._send(200, b"", "text/html; charset=utf-8", methods)
+                elif self.command not in ("GET", "HEAD"):
+                    self._send(405, _HTML_405.encode(), "text/html; charset=utf-8", methods)
+                elif path == "/health":
+                    self._send(200, b"OK", "text/plain; charset=utf-8")
+                else:  # a bare string: Flask's default type, as in MLflow
+                    self._send(200, self.server.config.mlflow_version.encode(), "text/html; charset=utf-8")
                 return
             if not self._authorized():
                 self._drain()
@@ -510,6 +552,20 @@ class RequestHandler(BaseHTTPRequestHandler):
             return
         if endpoint.service == "MlflowArtifactsService":
             from .proxy import serve_artifact_rpc
+
+            if not self.server.config.serve_artifacts:  # MLflow's answer under --no-serve-artifacts
+                self._drain()
+                rule = re.sub(
+                    r"\{(\w+)\}",
+                    lambda g: f"<{'path:' if g[1] in endpoint.multi_segment else ''}{g[1]}>",
+                    endpoint.path,
+                )
+                text = (
+                    f"Endpoint: {rule} disabled due to the mlflow server running with `--no-serve-artifacts`. "
+                    "To enable artifacts server functionality, run `mlflow server` with `--serve-artifacts`"
+                )
+                self._send(503, text.encode(), "text/html; charset=utf-8")
+                return
 
             serve_artifact_rpc(self, endpoint, {k: unquote(v) for k, v in path_args.items()}, query)
         else:

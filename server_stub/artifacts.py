@@ -27,8 +27,9 @@ from .errors import StubError, invalid, not_found
 CHUNK = 1 << 20
 
 
-def _bad_path(path: str) -> StubError:
-    return invalid(f"Invalid path: {path}")
+def _bad_path(path: str, escapes: bool = False) -> StubError:
+    """MLflow's words for a refused path; neither the path nor anything of the server's disk is echoed."""
+    return invalid("Invalid path: resolved path is outside the artifact directory" if escapes else "Invalid path")
 
 
 _temp_names = itertools.count()
@@ -64,6 +65,22 @@ def _has_symlink(root: str, names: list[str]) -> bool:
     return False
 
 
+def check_relative_path(path: str) -> None:
+    """Refuse what could leave a folder: ``..`` (also percent-encoded), absolute paths, drives, backslashes."""
+    decoded = path
+    for _ in range(3):  # catch double-encoded variants such as %252e%252e
+        decoded = unquote(decoded)
+    parts = decoded.replace("\\", "/").split("/")
+    if (
+        "\\" in path
+        or decoded.startswith("/")
+        or (len(decoded) > 1 and decoded[1] == ":")
+        or any(p == ".." for p in parts)
+        or "\x00" in decoded
+    ):
+        raise _bad_path(path)
+
+
 class ArtifactStore:
     def __init__(self, root: str | os.PathLike[str], multipart: bool = False) -> None:
         self.root = Path(root).resolve()
@@ -77,18 +94,7 @@ class ArtifactStore:
 
     def resolve(self, path: str, *, allow_root: bool = False) -> Path:
         """Map a client's relative artifact path to a real path under the root, or refuse."""
-        decoded = path
-        for _ in range(3):  # catch double-encoded variants such as %252e%252e
-            decoded = unquote(decoded)
-        parts = decoded.replace("\\", "/").split("/")
-        if (
-            "\\" in path
-            or decoded.startswith("/")
-            or (len(decoded) > 1 and decoded[1] == ":")
-            or any(p == ".." for p in parts)
-            or "\x00" in decoded
-        ):
-            raise _bad_path(path)
+        check_relative_path(path)
         clean = "/".join(p for p in path.split("/") if p not in ("", "."))
         if not clean and not allow_root:
             raise _bad_path(path)
@@ -102,7 +108,7 @@ class ArtifactStore:
         if _has_symlink(root, clean.split("/")):
             target = os.path.realpath(target)
             if target != root and not target.startswith(root.rstrip(os.sep) + os.sep):
-                raise _bad_path(path)
+                raise _bad_path(path, escapes=True)
         return Path(target)
 
     def listdir(self, path: str | None) -> list[m.ArtifactsFileInfo]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import msgspec
 from mlflow_client import _search as search
@@ -100,8 +102,11 @@ def check_rules(message: msgspec.Struct, top_level: bool = True) -> None:
                 f"Please split up {field} across multiple requests and try again."
             )
         if _out_of_bounds(value, rule.minimum, rule.maximum):
+            worded = _BOUNDS_TEXT.get((name, field))
             raise invalid(
-                f"Invalid value {value} for parameter '{field}' supplied: must be between "
+                worded(value)
+                if worded
+                else f"Invalid value {value} for parameter '{field}' supplied: must be between "
                 f"{rule.minimum} and {rule.maximum}."
             )
     total = MAX_TOTAL_ITEMS.get(name)
@@ -118,6 +123,28 @@ def check_rules(message: msgspec.Struct, top_level: bool = True) -> None:
             if isinstance(item, msgspec.Struct):
                 check_rules(item, top_level=False)
 
+
+_API_DOCS = "See the API docs for more information about request parameters."
+
+
+def _positive(value: int, end: str = "") -> str:
+    return f"Invalid value {value} for parameter 'max_results' supplied. It must be a positive integer{end}"
+
+
+# How MLflow words a value out of the spec's bounds, where each RPC checks in its own place and words.
+_BOUNDS_TEXT: dict[tuple[str, str], Callable[[int], str]] = {
+    ("SearchRuns", "max_results"): lambda v: (
+        _positive(v)
+        if v < 1
+        else f"Invalid value {v} for parameter 'max_results' supplied:  Hint: Value was of "
+        f"type 'int'. {_API_DOCS}"  # its schema's bare assertion, worded as for a wrong type
+    ),
+    ("SearchExperiments", "max_results"): lambda v: (
+        _positive(v) if v < 1 else f"Invalid value {v} for parameter 'max_results' supplied. It must be at most 50000"
+    ),
+    ("GetMetricHistory", "max_results"): lambda v: _positive(v, "."),
+    ("GetMetricHistoryBulkInterval", "max_results"): lambda v: f"max_results must be between 1 and 2500. {_API_DOCS}",
+}
 
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -147,8 +174,16 @@ def _key(key: str | None, field: str = "key") -> str:
 def _run_id(req: Any) -> str:
     run_id: str | None = req.run_id or getattr(req, "run_uuid", None)
     if not run_id:
-        raise invalid("Missing value for required parameter 'run_id'.")
+        raise missing("run_id")
     return run_id
+
+
+def missing(field: str) -> StubError:
+    """MLflow's answer for a required parameter that is absent or empty."""
+    return invalid(
+        f"Missing value for required parameter '{field}'. "
+        "See the API docs for more information about request parameters."
+    )
 
 
 # -- experiments ------------------------------------------------------------------------------------
@@ -163,7 +198,21 @@ def create_experiment(store: Store, req: m.CreateExperiment) -> m.CreateExperime
     if len({t.key for t in req.tags}) != len(req.tags):
         # What MLflow answers when its database refuses the duplicate (misleading, but the contract).
         raise StubError(m.ErrorCode.RESOURCE_ALREADY_EXISTS, f"Experiment(name={req.name}) already exists.")
-    return m.CreateExperimentResponse(experiment_id=store.create_experiment(req.name, req.artifact_location, req.tags))
+    location = absolute_if_local(req.artifact_location) if req.artifact_location else None
+    return m.CreateExperimentResponse(experiment_id=store.create_experiment(req.name, location, req.tags))
+
+
+def absolute_if_local(uri: str) -> str:
+    """A relative path or ``file:`` URI made absolute against the server's working directory, as MLflow's
+    ``resolve_uri_if_local`` does (joined, not normalised: ``./x/../y`` stays as written)."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("", "file") or (parts.scheme == "file" and parts.netloc not in ("", "localhost")):
+        return uri  # remote stores, and file URIs naming a host, are taken as given
+    path = unquote(parts.path) if parts.scheme else uri
+    if PurePosixPath(path).is_absolute():
+        return uri
+    absolute = (Path.cwd() / path).as_posix()
+    return urlunsplit(("file", "", absolute, parts.query, parts.fragment)) if parts.scheme else absolute
 
 
 @handles("getExperiment")
@@ -199,7 +248,7 @@ def search_experiments(store: Store, req: m.SearchExperiments) -> m.SearchExperi
 @handles("updateExperiment")
 def update_experiment(store: Store, req: m.UpdateExperiment) -> m.UpdateExperimentResponse:
     if not req.new_name:
-        raise invalid("The experiment name cannot be empty.")
+        raise missing("new_name")
     store.rename_experiment(str(req.experiment_id), req.new_name)
     return m.UpdateExperimentResponse()
 
@@ -282,14 +331,17 @@ def restore_run(store: Store, req: m.RestoreRun) -> m.RestoreRunResponse:
     return m.RestoreRunResponse()
 
 
-def _check_metric(x: m.Metric | m.LogMetric) -> None:
-    _key(x.key)
-    if x.value is None:
-        raise invalid("Missing value for required parameter 'value'.")
-    if x.timestamp is None:
-        raise invalid("Missing value for required parameter 'timestamp'.")
-    if x.timestamp < 0:
-        raise invalid(f"Metric timestamp must be non-negative, got {x.timestamp}.")
+def _check_metric(x: m.Metric | m.LogMetric, path: str = "") -> None:
+    """MLflow's checks of one metric, its messages naming fields by ``path`` (``metrics[3].``) in a batch."""
+    for field in ("key", "value", "timestamp"):
+        if getattr(x, field) in (None, ""):
+            raise missing(path + field)
+    _key(x.key, path + "name")
+    if x.timestamp is not None and x.timestamp < 0:
+        raise invalid(
+            f"Invalid value {x.timestamp} for parameter '{path}timestamp' supplied: metric '{x.key}' "
+            f"(value={float(x.value or 0.0)}). Timestamp must be a nonnegative long (64-bit integer) "
+        )
 
 
 @handles("logMetric")
@@ -328,11 +380,22 @@ def delete_tag(store: Store, req: m.DeleteTag) -> m.DeleteTagResponse:
 
 @handles("logBatch")
 def log_batch(store: Store, req: m.LogBatch) -> m.LogBatchResponse:
-    for x in req.metrics:
-        _check_metric(x)
+    # MLflow checks that every item has its required fields before anything else.
+    for i, x in enumerate(req.metrics):
+        for field in ("key", "value", "timestamp"):
+            if getattr(x, field) in (None, ""):
+                raise missing(f"metrics[{i}].{field}")
+    keys = [("params", i, p.key) for i, p in enumerate(req.params)] + [
+        ("tags", i, t.key) for i, t in enumerate(req.tags)
+    ]
+    for field, i, key in keys:
+        if not key:
+            raise missing(f"{field}[{i}].key")
+    for i, x in enumerate(req.metrics):
+        _check_metric(x, f"metrics[{i}].")
     seen: dict[str, str | None] = {}
-    for p in req.params:
-        _key(p.key)
+    for i, p in enumerate(req.params):
+        _key(p.key, f"params[{i}].key")
         if p.key in seen:
             raise invalid(
                 f"Duplicate parameter keys have been submitted: ['{p.key}']. Please ensure the request "
@@ -341,8 +404,8 @@ def log_batch(store: Store, req: m.LogBatch) -> m.LogBatchResponse:
         seen[str(p.key)] = p.value
         if p.value is None:
             p.value = ""
-    for t in req.tags:
-        _key(t.key)
+    for i, t in enumerate(req.tags):
+        _key(t.key, f"tags[{i}].key")
         if t.value is None:
             t.value = ""
     store.log_batch(_run_id(req), req.metrics, req.params, req.tags)
@@ -382,10 +445,14 @@ def log_model(store: Store, req: m.LogModel) -> m.LogModelResponse:
 @handles("searchRuns")
 def search_runs(store: Store, req: m.SearchRuns) -> m.SearchRunsResponse:
     max_results = SEARCH_DEFAULT_MAX_RESULTS if req.max_results is None else req.max_results
-    if not 1 <= max_results <= SEARCH_MAX_RESULTS:
+    if max_results > SEARCH_MAX_RESULTS:  # MLflow's schema check, worded as for a value of the wrong type
         raise invalid(
-            f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at most "
-            f"{SEARCH_MAX_RESULTS}, and at least 1."
+            f"Invalid value {max_results} for parameter 'max_results' supplied:  Hint: Value was of type 'int'. "
+            "See the API docs for more information about request parameters."
+        )
+    if max_results < 1:
+        raise invalid(
+            f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer"
         )
     runs = store.list_runs(req.experiment_ids, req.run_view_type or m.ViewType.ACTIVE_ONLY)
     try:
@@ -405,12 +472,9 @@ def _offset_token(offset: int) -> str:
 
 def _offset_from_token(token: str) -> int:
     try:
-        offset = json.loads(base64.b64decode(token, validate=True))["offset"]
-    except (ValueError, KeyError, TypeError):
-        raise invalid("Invalid page token, could not base64-decode") from None
-    if not isinstance(offset, int) or offset < 0:
-        raise invalid(f"Invalid page token, parsed value={offset!r}")
-    return offset
+        return search.offset_from_token(token)
+    except search.SearchError as err:
+        raise invalid(str(err)) from None
 
 
 @handles("getMetricHistory")
@@ -420,9 +484,9 @@ def get_metric_history(store: Store, req: m.GetMetricHistory) -> m.GetMetricHist
         raise invalid(
             f"Invalid value {req.max_results} for parameter 'max_results' supplied. It must be a positive integer."
         )
+    start = _offset_from_token(req.page_token) if req.page_token else 0  # a bad token is refused for any run
     if not store.run_exists(run_id):
         return m.GetMetricHistoryResponse()
-    start = _offset_from_token(req.page_token) if req.page_token else 0
     points, total = store.metric_history_json(run_id, str(req.metric_key), start, req.max_results)
     token = None
     if req.max_results is not None and start + req.max_results < total:

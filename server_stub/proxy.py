@@ -9,6 +9,7 @@ from urllib.parse import unquote
 from mlflow_client._generated import models as m
 from mlflow_client._generated._runtime import Endpoint, encode
 
+from .artifacts import check_relative_path
 from .errors import invalid
 
 if TYPE_CHECKING:
@@ -84,9 +85,11 @@ def list_run_artifacts(server: StubHTTPServer, request: msgspec.Struct) -> m.Lis
     run_id = request.run_id or request.run_uuid
     if not run_id:
         raise invalid("Missing value for required parameter 'run_id'.")
+    if request.path:
+        check_relative_path(request.path)  # before the run is looked up, as in MLflow
     run = server.store.get_run(run_id)
     uri = (run.info.artifact_uri if run.info else None) or ""
-    if uri.lower().startswith("file:"):  # a run of an mlruns folder (the file backend): list it in place
+    if uri.lower().startswith("file:") or uri.startswith("/"):  # local artifacts (mlruns, a file: root): in place
         from mlflow_client.artifacts._local import LocalArtifactRepository
         from mlflow_client.exceptions import MlflowException
 

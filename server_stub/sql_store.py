@@ -323,8 +323,8 @@ class SqlStore:
             if row is None:
                 raise not_found(f"No Experiment with id={experiment_id} exists")
             if row[0] != ACTIVE:
-                # MLflow answers INVALID_STATE with HTTP 500 here; bad input is a 4xx in the stub.
-                raise invalid("Cannot rename a non-active experiment.")
+                # MLflow's answer, odd as a 500 is for a client's request: a client that retries 5xx meets it too.
+                raise StubError(m.ErrorCode.INVALID_STATE, "Cannot rename a non-active experiment.")
             clash = db.execute("SELECT experiment_id FROM experiments WHERE name = ?", (new_name,)).fetchone()
             if clash and clash[0] != pk:
                 # MLflow lets the database's unique constraint answer: BAD_REQUEST, not RESOURCE_ALREADY_EXISTS.

@@ -12,6 +12,8 @@ The behaviours pinned here were observed on MLflow 3.17.2 with a SQLite backend.
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeAlias
@@ -21,6 +23,7 @@ Pairs: TypeAlias = tuple[tuple[str, str], ...]
 
 API = "/api/2.0/mlflow"
 ART = "/api/2.0/mlflow-artifacts"
+AJAX = "/ajax-api/2.0/mlflow"
 UNIQ_PREFIX = "pty-"
 UNIQ_LEN = 16  # the harness makes ``{uniq}`` exactly this long, so length-limit scenarios can pad to a bound
 NO_RUN = "0123456789abcdef0123456789abcdef"  # a well-formed run id that no server has
@@ -63,8 +66,10 @@ def post(
     return Step(name, "POST", f"{API}/{rpc}", json=body, save=save or {}, message=message)
 
 
-def get(name: str, rpc: str, *params: tuple[str, str], save: Mapping[str, str] | None = None) -> Step:
-    return Step(name, "GET", f"{API}/{rpc}", params=params, save=save or {})
+def get(
+    name: str, rpc: str, *params: tuple[str, str], save: Mapping[str, str] | None = None, message: str | None = None
+) -> Step:
+    return Step(name, "GET", f"{API}/{rpc}", params=params, save=save or {}, message=message)
 
 
 def raw_body(name: str, rpc: str, content: bytes, headers: Pairs = JSON_CT) -> Step:
@@ -75,8 +80,8 @@ def on_run(name: str, rpc: str, *, run: str = "{run_id}", message: str | None = 
     return post(name, rpc, {"run_id": run, **fields}, message=message)
 
 
-def on_exp(name: str, rpc: str, *, exp: str = "{exp_id}", **fields: JsonValue) -> Step:
-    return post(name, rpc, {"experiment_id": exp, **fields})
+def on_exp(name: str, rpc: str, *, exp: str = "{exp_id}", message: str | None = None, **fields: JsonValue) -> Step:
+    return post(name, rpc, {"experiment_id": exp, **fields}, message=message)
 
 
 def new_exp(name: str, exp_name: str, save_as: str | None = None, **fields: JsonValue) -> Step:
@@ -111,8 +116,8 @@ def log_param(name: str, message: str | None = None, *, run: str = "{run_id}", *
     return post(name, "runs/log-parameter", {"run_id": run, **fields}, message=message)
 
 
-def set_tag(name: str, *, run: str = "{run_id}", **fields: JsonValue) -> Step:
-    return post(name, "runs/set-tag", {"run_id": run, **fields})
+def set_tag(name: str, *, run: str = "{run_id}", message: str | None = None, **fields: JsonValue) -> Step:
+    return post(name, "runs/set-tag", {"run_id": run, **fields}, message=message)
 
 
 def update_run(name: str, *, run: str = "{run_id}", **fields: JsonValue) -> Step:
@@ -144,8 +149,13 @@ def inputs(name: str, *datasets: JsonValue) -> Step:
     return on_run(name, "runs/log-inputs", datasets=list(datasets))
 
 
-def search_runs(name: str, **fields: JsonValue) -> Step:
-    return post(name, "runs/search", {"experiment_ids": ["{exp_id}"], **fields})
+def search_runs(name: str, message: str | None = None, **fields: JsonValue) -> Step:
+    return post(name, "runs/search", {"experiment_ids": ["{exp_id}"], **fields}, message=message)
+
+
+def mlflow_token(doc: JsonValue) -> str:
+    """A page token in MLflow's own format: base64 of a JSON document (``{"offset": N}`` when well formed)."""
+    return base64.b64encode(json.dumps(doc).encode()).decode()
 
 
 def search_exps(name: str, save: Mapping[str, str] | None = None, **fields: JsonValue) -> Step:
@@ -303,6 +313,13 @@ EXPERIMENTS = [
         get_exp("stored verbatim", "{e2}"),
         post("run artifact_uri under it", "runs/create", {"experiment_id": "{e2}"}, save={"r2": "run.info.run_id"}),
         new_exp("s3 location accepted", "{uniq}-s3", artifact_location="s3://bucket/{uniq}"),
+        # Relative locations are made absolute against the server's working directory (the harness shows
+        # that directory as <cwd>): joined as written, so "./" goes and ".." stays.
+        new_exp("relative path", "{uniq}-rel", "e_rel", artifact_location="./{uniq}-relative/a/../b"),
+        get_exp("stored absolute", "{e_rel}"),
+        post("run artifact_uri under it", "runs/create", {"experiment_id": "{e_rel}"}),
+        new_exp("relative file: URI", "{uniq}-relf", "e_relf", artifact_location="file:{uniq}-relative/f"),
+        get_exp("stored as an absolute file: URI", "{e_relf}"),
     ),
     scenario(
         "experiment_get_unknown_and_invalid",
@@ -947,6 +964,460 @@ ARTIFACTS = [
     ),
 ]
 
+_TYPE_HINT = "supplied:  Hint: Value was of type"  # MLflow's text, two spaces included
+_API_DOCS = "See the API docs for more information about request parameters."
+
+FIDELITY = [
+    scenario(
+        "protocol_ajax_api_alias",
+        Step(
+            "create through ajax-api",
+            "POST",
+            f"{AJAX}/experiments/create",
+            json={"name": "{uniq}-ajax"},
+            save={"e2": "experiment_id"},
+        ),
+        Step("get through ajax-api", "GET", f"{AJAX}/experiments/get", params=(("experiment_id", "{e2}"),)),
+        Step(
+            "create a run through ajax-api",
+            "POST",
+            f"{AJAX}/runs/create",
+            json={"experiment_id": "{e2}"},
+            save={"run_id": "run.info.run_id"},
+        ),
+        Step(
+            "log through ajax-api", "POST", f"{AJAX}/runs/log-metric", json={"run_id": "{run_id}", **metric("m", 1.5)}
+        ),
+        Step(
+            "history through ajax-api",
+            "GET",
+            f"{AJAX}/metrics/get-history",
+            params=(("run_id", "{run_id}"), ("metric_key", "m")),
+        ),
+        get_run("the same run through api"),
+        Step(
+            "validation errors alike",
+            "POST",
+            f"{AJAX}/runs/update",
+            json={"run_id": 31},
+            message="Invalid value 31 for parameter 'run_id' supplied",
+        ),
+        Step("GET on a POST rpc", "GET", f"{AJAX}/runs/create"),
+        Step("unknown rpc", "GET", f"{AJAX}/no/such/rpc"),
+        Step(
+            "no 3.0 alias for a 2.0 rpc",
+            "GET",
+            "/ajax-api/3.0/mlflow/experiments/get",
+            params=(("experiment_id", "{e2}"),),
+        ),
+        Step("artifact upload", "PUT", "/ajax-api/2.0/mlflow-artifacts/artifacts/{uniq}/a.txt", content=b"ajax"),
+        Step("artifact list", "GET", "/ajax-api/2.0/mlflow-artifacts/artifacts", params=(("path", "{uniq}"),)),
+        Step("artifact download", "GET", "/ajax-api/2.0/mlflow-artifacts/artifacts/{uniq}/a.txt"),
+        Step(
+            "artifact traversal",
+            "GET",
+            "/ajax-api/2.0/mlflow-artifacts/artifacts/{uniq}/../x",
+            raw=True,
+            message="Invalid path",
+        ),
+    ),
+    scenario(
+        "protocol_version_and_health",
+        Step("version", "GET", "/version"),
+        Step("version HEAD", "HEAD", "/version"),
+        Step("version POST", "POST", "/version", json={}),
+        Step("health", "GET", "/health"),
+        Step("health POST", "POST", "/health", json={}),
+    ),
+    scenario(
+        "validation_messages_for_wrong_types",
+        new_run(),
+        post(
+            "run_id as a number",
+            "runs/update",
+            {"run_id": 31},
+            message="Invalid value 31 for parameter 'run_id' supplied",
+        ),
+        post(
+            "name as a number",
+            "experiments/create",
+            {"name": 123},
+            message=f"Invalid value 123 for parameter 'name' {_TYPE_HINT} 'int'. {_API_DOCS}",
+        ),
+        post(
+            "tags as an object",
+            "experiments/create",
+            {"name": "{uniq}-t", "tags": {"a": "b"}},
+            message='Invalid value {"a":"b"} for parameter \'tags\' ' + _TYPE_HINT + " 'dict'.",
+        ),
+        post(
+            "artifact_location as a number",
+            "experiments/create",
+            {"name": "{uniq}-l", "artifact_location": 5},
+            message="Invalid value 5 for parameter 'artifact_location'",
+        ),
+        post("experiment_id as a number", "experiments/update", {"experiment_id": 5, "new_name": "x"}),
+        set_tag("tag key as a number", key=5, value="x"),
+        post(
+            "tag value as a bool",
+            "runs/set-tag",
+            {"run_id": "{run_id}", "key": "k", "value": True},
+            message=f"Invalid value true for parameter 'value' {_TYPE_HINT} 'bool'.",
+        ),
+        post(
+            "tag value as a list",
+            "runs/set-tag",
+            {"run_id": "{run_id}", "key": "k", "value": ["a"]},
+            message="Invalid value [\"a\"] for parameter 'value'",
+        ),
+        post(
+            "param value as an object",
+            "runs/log-parameter",
+            {"run_id": "{run_id}", "key": "k", "value": {"a": 1}},
+            message="Invalid value {\"a\":1} for parameter 'value'",
+        ),
+        post(
+            "metric value not a number",
+            "runs/log-metric",
+            {"run_id": "{run_id}", **metric("m", "abc")},
+            message=f"Invalid value \"abc\" for parameter 'value' {_TYPE_HINT} 'str'.",
+        ),
+        post(
+            "timestamp not a number",
+            "runs/log-metric",
+            {"run_id": "{run_id}", **metric("m", 1, "abc")},
+            message="Invalid value \"abc\" for parameter 'timestamp'",
+        ),
+        post(
+            "step not a number",
+            "runs/log-metric",
+            {"run_id": "{run_id}", **metric("m", 1, 1, "x")},
+            message="Invalid value \"x\" for parameter 'step'",
+        ),
+        post(
+            "start_time not a number",
+            "runs/create",
+            {"experiment_id": "{exp_id}", "start_time": "abc"},
+            message="Invalid value \"abc\" for parameter 'start_time'",
+        ),
+        post(
+            "run_name as a number",
+            "runs/create",
+            {"experiment_id": "{exp_id}", "run_name": 5},
+            message="Invalid value 5 for parameter 'run_name'",
+        ),
+        post(
+            "experiment_id of a run as a number",
+            "runs/create",
+            {"experiment_id": 5},
+            message="Invalid value 5 for parameter 'experiment_id'",
+        ),
+        post(
+            "search order_by as a string",
+            "experiments/search",
+            {"max_results": 5, "order_by": "name"},
+            message="Invalid value \"name\" for parameter 'order_by'",
+        ),
+        post(
+            "search filter as a number",
+            "experiments/search",
+            {"max_results": 5, "filter": 5},
+            message="Invalid value 5 for parameter 'filter'",
+        ),
+        post(
+            "search max_results not a number",
+            "experiments/search",
+            {"max_results": "abc"},
+            message="Invalid value \"abc\" for parameter 'max_results'",
+        ),
+        post(
+            "runs/search experiment_ids as a string",
+            "runs/search",
+            {"experiment_ids": "{exp_id}"},
+            message="for parameter 'experiment_ids' " + _TYPE_HINT + " 'str'.",
+        ),
+        search_runs("runs/search order_by items not strings", order_by=[5]),
+        post(
+            "runs/search max_results over 50000",
+            "runs/search",
+            {"experiment_ids": ["{exp_id}"], "max_results": 50001},
+            message=f"Invalid value 50001 for parameter 'max_results' {_TYPE_HINT} 'int'.",
+        ),
+        post(
+            "runs/search max_results 0",
+            "runs/search",
+            {"experiment_ids": ["{exp_id}"], "max_results": 0},
+            message="Invalid value 0 for parameter 'max_results' supplied. It must be a positive integer",
+        ),
+        post(
+            "experiments/search max_results missing",
+            "experiments/search",
+            {},
+            message="Invalid value 0 for parameter 'max_results' supplied. It must be a positive integer",
+        ),
+        post(
+            "experiments/search max_results over 50000",
+            "experiments/search",
+            {"max_results": 50001},
+            message="Invalid value 50001 for parameter 'max_results' supplied. It must be at most 50000",
+        ),
+        post(
+            "log-batch run_id as a number",
+            "runs/log-batch",
+            {"run_id": 31},
+            message=f"Invalid value 31 for parameter 'run_id' {_TYPE_HINT} 'int'.",
+        ),
+        batch(
+            "log-batch metrics as an object",
+            metrics={"a": 1},
+            message="Invalid value {\"a\":1} for parameter 'metrics'",
+        ),
+        post(
+            "log-inputs datasets as an object",
+            "runs/log-inputs",
+            {"run_id": "{run_id}", "datasets": {"a": 1}},
+            message="for parameter 'datasets'",
+        ),
+        post(
+            "experiment tag value as a number",
+            "experiments/set-experiment-tag",
+            {"experiment_id": "{exp_id}", "key": "k", "value": 5},
+            message="Invalid value 5 for parameter 'value'",
+        ),
+    ),
+    scenario(
+        "validation_messages_for_missing_values",
+        new_run(),
+        post(
+            "experiment name",
+            "experiments/create",
+            {},
+            message=f"Missing value for required parameter 'name'. {_API_DOCS}",
+        ),
+        on_exp("new_name", "experiments/update", message="Missing value for required parameter 'new_name'."),
+        get(
+            "experiment_name",
+            "experiments/get-by-name",
+            message="Missing value for required parameter 'experiment_name'.",
+        ),
+        get(
+            "metric_key",
+            "metrics/get-history",
+            ("run_id", "{run_id}"),
+            message="Missing value for required parameter 'metric_key'.",
+        ),
+        get(
+            "run_id of get-history",
+            "metrics/get-history",
+            ("metric_key", "m"),
+            message="Missing value for required parameter 'run_id'.",
+        ),
+        on_run("tag key to delete", "runs/delete-tag", message="Missing value for required parameter 'key'."),
+        post(
+            "metric timestamp",
+            "runs/log-metric",
+            {"run_id": "{run_id}", "key": "m", "value": 1},
+            message=f"Missing value for required parameter 'timestamp'. {_API_DOCS}",
+        ),
+        post(
+            "metric value",
+            "runs/log-metric",
+            {"run_id": "{run_id}", "key": "m", "timestamp": 1},
+            message="Missing value for required parameter 'value'.",
+        ),
+        batch(
+            "batch metric timestamp",
+            metrics=[{"key": "a", "value": 1}],
+            message="Missing value for required parameter 'metrics[0].timestamp'.",
+        ),
+        batch(
+            "batch metric key",
+            metrics=[metric("ok", 1), {"value": 1, "timestamp": 1}],
+            message="Missing value for required parameter 'metrics[1].key'.",
+        ),
+        batch(
+            "batch param key", params=[{"value": "1"}], message="Missing value for required parameter 'params[0].key'."
+        ),
+        batch(
+            "batch tag key",
+            tags=[{"key": "", "value": "1"}],
+            message="Missing value for required parameter 'tags[0].key'.",
+        ),
+        post(
+            "update without run_id",
+            "runs/update",
+            {"status": "FINISHED"},
+            message="Missing value for required parameter 'run_id'.",
+        ),
+    ),
+    scenario(
+        "lifecycle_of_deleted_runs_and_experiments",
+        new_run(),
+        new_run("r2", "second run"),
+        on_run("restore an active run", "runs/restore"),
+        on_run("delete", "runs/delete"),
+        on_run("delete again", "runs/delete"),
+        set_tag(
+            "set a tag on it", key="k", value="v", message="must be in the 'active' state. Current state is deleted."
+        ),
+        on_run("delete a tag of it", "runs/delete-tag", key="k"),
+        log_param("log a param to it", key="p", value="1"),
+        log_metric("log a metric to it", "m", 1),
+        batch("empty log-batch to it"),
+        on_run("empty log-inputs to it", "runs/log-inputs"),
+        update_run("update it", status="FINISHED"),
+        history("its history", "m"),
+        get_run("it is still readable"),
+        on_run("restore it", "runs/restore"),
+        set_tag("writes work again", key="k", value="v"),
+        on_exp("delete the experiment", "experiments/delete"),
+        on_exp("delete it again", "experiments/delete"),
+        on_exp(
+            "rename it", "experiments/update", new_name="{uniq}-new", message="Cannot rename a non-active experiment."
+        ),
+        on_exp("rename it to its own name", "experiments/update", new_name="{uniq}"),
+        exp_tag("tag it", key="k", value="v"),
+        on_exp("delete a tag of it", "experiments/delete-experiment-tag", key="k"),
+        on_exp("create a run in it", "runs/create"),
+        on_run("restore a run of the deleted experiment", "runs/restore", run="{r2}"),
+        get_run("that run is active in a deleted experiment", "{r2}"),
+        set_tag("and takes writes", run="{r2}", key="k", value="v"),
+        on_exp("restore the experiment", "experiments/restore"),
+        on_exp("restore it again", "experiments/restore"),
+    ),
+    scenario(
+        "validation_before_lifecycle_and_key_messages",
+        new_run(),
+        *(
+            step
+            for run in ("{run_id}", NO_RUN)
+            for step in (
+                log_metric(f"bad metric key, run {run[:3]}", "bad!", 1, run=run),
+                batch(
+                    f"bad batch metric key, run {run[:3]}",
+                    "Invalid value \"bad!\" for parameter 'metrics[1].name' supplied: Names may only contain",
+                    run=run,
+                    metrics=[metric("ok", 1), metric("bad!", 1)],
+                ),
+                set_tag(f"bad tag key, run {run[:3]}", run=run, key="bad!", value="1"),
+            )
+        ),
+        post(
+            "metric key is its name",
+            "runs/log-metric",
+            {"run_id": "{run_id}", **metric("bad!", 1)},
+            message="Invalid value \"bad!\" for parameter 'name' supplied: Names may only contain",
+        ),
+        batch("batch param key", "for parameter 'params[0].key' supplied", params=[{"key": "bad!", "value": "1"}]),
+        batch(
+            "batch tag key",
+            "for parameter 'tags[1].key' supplied",
+            tags=[{"key": "ok", "value": "1"}, {"key": "bad!", "value": "1"}],
+        ),
+        post(
+            "negative timestamp",
+            "runs/log-metric",
+            {"run_id": "{run_id}", **metric("m", 1, -1)},
+            message="Invalid value -1 for parameter 'timestamp' supplied: metric 'm' (value=1.0). Timestamp must be a "
+            "nonnegative long (64-bit integer) ",
+        ),
+        batch(
+            "negative timestamp in a batch",
+            "Invalid value -1 for parameter 'metrics[0].timestamp' supplied: metric 'm' (value=2.0).",
+            metrics=[metric("m", 2, -1)],
+        ),
+        on_run("delete the run", "runs/delete"),
+        log_param("param to the deleted run", "must be in the 'active' state", key="p", value="1"),
+        update_run("unknown status on the deleted run", status="BOGUS"),
+        on_exp("delete the experiment", "experiments/delete"),
+        exp_tag("bad key on the deleted experiment", key="bad!", value="1"),
+        on_exp("over-long name for the deleted experiment", "experiments/update", new_name="x" * 501),
+        exp_tag("bad key on an unknown experiment", exp="999999", key="bad!", value="1"),
+    ),
+    scenario(
+        "wrong_types_mlflow_does_not_check",
+        post("user_id as a number", "runs/create", {"experiment_id": "{exp_id}", "user_id": 5}),
+        post("experiment_ids items as numbers", "runs/search", {"experiment_ids": [5]}),
+    ),
+    scenario(
+        "search_runs_mlflow_page_tokens",
+        *(new_run(f"r{i}", f"run {i}", run_name=f"run_{i}", start_time=1000 + i) for i in range(3)),
+        search_runs("offset 1", max_results=1, page_token=mlflow_token({"offset": 1})),
+        post(
+            "offset 1, two per page",
+            "runs/search",
+            {"experiment_ids": ["{exp_id}"], "max_results": 1, "page_token": mlflow_token({"offset": 1})},
+            save={"tok": "next_page_token"},
+        ),
+        search_runs("the token it answers", max_results=1, page_token="{tok}"),
+        search_runs(
+            "offset 0 is refused",
+            max_results=1,
+            page_token=mlflow_token({"offset": 0}),
+            message="Invalid page token, parsed value={'offset': 0}",
+        ),
+        search_runs("negative offset reads as 0", max_results=1, page_token=mlflow_token({"offset": -1})),
+        search_runs("offset as a string", max_results=1, page_token=mlflow_token({"offset": "2"})),
+        search_runs("fractional offset", max_results=1, page_token=mlflow_token({"offset": 1.5})),
+        search_runs("offset past the end", max_results=1, page_token=mlflow_token({"offset": 100})),
+        search_runs(
+            "offset not a number",
+            page_token=mlflow_token({"offset": "abc"}),
+            message="Invalid page token, not stringable abc",
+        ),
+        search_runs(
+            "no offset", page_token=mlflow_token({"x": 1}), message="Invalid page token, parsed value={'x': 1}"
+        ),
+        search_runs(
+            "not JSON",
+            page_token=base64.b64encode(b"notjson").decode(),
+            message="Invalid page token, decoded value=b'notjson'",
+        ),
+        search_runs("not base64", page_token="zzz", message="Invalid page token, could not base64-decode"),
+        search_runs("a JSON list", page_token=mlflow_token([1])),
+    ),
+    scenario(
+        "metric_history_mlflow_page_tokens",
+        new_run(),
+        batch("three points", metrics=[metric("m", float(i), 10 + i, i) for i in range(3)]),
+        *(
+            history(f"token {name}", "m", ("max_results", "1"), ("page_token", token))
+            for name, token in (
+                ("offset 1", mlflow_token({"offset": 1})),
+                ("offset 0", mlflow_token({"offset": 0})),
+                ("offset -1", mlflow_token({"offset": -1})),
+                ("offset '2'", mlflow_token({"offset": "2"})),
+                ("offset 1.5", mlflow_token({"offset": 1.5})),
+                ("offset 100", mlflow_token({"offset": 100})),
+                ("no offset", mlflow_token({"x": 1})),
+                ("offset 'abc'", mlflow_token({"offset": "abc"})),
+                ("not base64", "zzz"),
+                ("not JSON", base64.b64encode(b"nj").decode()),
+            )
+        ),
+        history("offset 1 without max_results", "m", ("page_token", mlflow_token({"offset": 1}))),
+        get(
+            "bad token for an unknown run",
+            "metrics/get-history",
+            ("run_id", NO_RUN),
+            ("metric_key", "m"),
+            ("page_token", "zzz"),
+            message="Invalid page token, could not base64-decode",
+        ),
+    ),
+    scenario(
+        "search_experiments_mlflow_page_tokens",
+        *(new_exp(f"create {s}", f"{{uniq}}-{s}") for s in "abc"),
+        search_exps("offset 1", max_results=2, order_by=["name ASC"], page_token=mlflow_token({"offset": 1})),
+        search_exps(
+            "offset 3: the last one", max_results=2, order_by=["name ASC"], page_token=mlflow_token({"offset": 3})
+        ),
+        search_exps("offset 0 is refused", max_results=2, page_token=mlflow_token({"offset": 0})),
+        search_exps("no offset", max_results=2, page_token=mlflow_token({"x": 1})),
+        search_exps("not base64", max_results=2, page_token="zzz"),
+    ),
+]
+
 SCENARIOS: tuple[Scenario, ...] = (
     *PROTOCOL,
     *EXPERIMENTS,
@@ -959,4 +1430,5 @@ SCENARIOS: tuple[Scenario, ...] = (
     *LOG_INPUTS,
     *SEARCH_RUNS,
     *ARTIFACTS,
+    *FIDELITY,
 )

@@ -34,6 +34,9 @@ SERVER_CLOCK_MS = 10**12  # times at or above this came from a server clock; sce
 GENERATED_RUN_NAME = re.compile(r"[a-z]+-[a-z]+-\d{1,4}")  # MLflow's "<adjective>-<noun>-<0..1000>"
 HEX32 = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
 ARTIFACT_URI_EXP = re.compile(r"(mlflow-artifacts:/)(\d+)")
+# A relative artifact location is made absolute against the server's working directory, which differs
+# between the two servers; scenarios name such folders "<uniq>-relative/...".
+SERVER_CWD = re.compile(r"/[^\s\"']*?/(?=<uniq>-relative/)")
 RUN_DATA_LISTS = frozenset({"params", "metrics", "tags"})
 LONG_STRING = 100
 
@@ -212,6 +215,7 @@ class Normaliser:
         for old, token in self.long_values:
             value = value.replace(old, token)
         value = ARTIFACT_URI_EXP.sub(lambda m: m.group(1) + self.experiment_id(m.group(2)), value)
+        value = SERVER_CWD.sub("<cwd>/", value)
         return HEX32.sub("<other-hex-id>", value)
 
     def value(self, value: JsonValue, path: tuple[str, ...]) -> JsonValue:
@@ -295,9 +299,17 @@ DELIBERATE: dict[tuple[str, str], str] = {
         "camelCase runId fails the required check",
     ): "MLflow parses runId but then checks the snake_case key; the stub accepts the camelCase name throughout",
     (
-        "experiment_delete_and_restore",
-        "rename it",
-    ): "renaming a deleted experiment: MLflow 500 INVALID_STATE; stub 400 INVALID_PARAMETER_VALUE",
+        "wrong_types_mlflow_does_not_check",
+        "user_id as a number",
+    ): "MLflow's schema does not type-check user_id: it drops the value and creates the run; the stub refuses",
+    (
+        "wrong_types_mlflow_does_not_check",
+        "experiment_ids items as numbers",
+    ): "MLflow drops the unparsable list and searches no experiments (200 {}); the stub refuses",
+    (
+        "search_runs_mlflow_page_tokens",
+        "a JSON list",
+    ): "a page token holding a JSON list: MLflow crashes (500 INTERNAL_ERROR); the stub refuses it with 400",
     ("metric_special_values", "bool"): "MLflow stores true as 1.0; the stub refuses a bool metric value",
     ("metric_special_values", "get run"): "follows from the bool step",
     ("metric_partial_parse_quirks", "fractional timestamp"): "MLflow half-parses and stores 0; the stub refuses",

@@ -17,6 +17,8 @@ Grammar (keywords are case-insensitive, entity prefixes and keys are not)::
 
 Paging is keyset-based: a token records the sort key of the last item returned, and the next page
 starts strictly after it, so items inserted between two requests cause neither duplicates nor skips.
+MLflow's own tokens (``base64({"offset": N})``) are accepted too, with MLflow's answers to malformed ones,
+and a search continued from one goes on in offsets.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from typing import Any, Generic, NamedTuple, TypeAlias, TypeVar
 
 from ._generated import models as m
 
-__all__ = ["SearchError", "search_experiments", "search_runs"]
+__all__ = ["SearchError", "offset_from_token", "search_experiments", "search_runs"]
 
 T = TypeVar("T")
 
@@ -556,11 +558,41 @@ def _encode_token(query: str, key: _Key) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode("ascii")
 
 
-def _decode_token(token: str, plan: _Plan[T]) -> _Key:
+def _token_document(token: str) -> Any:
+    """The JSON inside a token, ours (URL-safe base64) or MLflow's (standard), with MLflow's messages."""
+    try:  # like MLflow, not validating: characters outside the alphabet are dropped
+        raw = base64.b64decode(token.translate(_URLSAFE).encode("ascii", "ignore"))
+    except binascii.Error:
+        raise SearchError("Invalid page token, could not base64-decode") from None
     try:
-        doc = json.loads(base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True))
+        return json.loads(raw)
+    except ValueError:  # JSON and Unicode errors alike
+        raise SearchError(f"Invalid page token, decoded value={raw!r}") from None
+
+
+_URLSAFE = str.maketrans("-_", "+/")
+
+
+def _mlflow_offset(doc: Any) -> int:
+    """The offset of an MLflow token, refused where MLflow refuses it (an offset of 0 included)."""
+    offset = doc.get("offset") if isinstance(doc, dict) else None  # MLflow: a 500 for non-objects
+    if not offset:
+        raise SearchError(f"Invalid page token, parsed value={doc}")
+    try:
+        return max(int(offset), 0)  # "3" and 2.5 are read as int() reads them; SQL treats negatives as 0
+    except (ValueError, TypeError):
+        raise SearchError(f"Invalid page token, not stringable {offset}") from None
+
+
+def offset_from_token(token: str) -> int:
+    """The offset an MLflow page token (``base64({"offset": N})``) holds, refused as MLflow refuses it."""
+    return _mlflow_offset(_token_document(token))
+
+
+def _decode_token(doc: Any, token: str, plan: _Plan[T]) -> _Key:
+    try:
         query, after = doc["q"], [tuple(part) for part in doc["after"]]
-    except (ValueError, TypeError, KeyError, binascii.Error) as err:  # JSON and Unicode errors are ValueErrors
+    except (ValueError, TypeError, KeyError) as err:
         raise SearchError(f"Invalid page token {token!r}: it was not issued by this search.") from err
     if query != plan.query:
         raise SearchError("Invalid page token: it was issued for a different filter or order_by.")
@@ -597,18 +629,27 @@ def _search(items: Iterable[T], plan: _Plan[T], max_results: int, page_token: st
             rows.sort(key=_cell(i, 0))
         else:
             rows.sort(key=_cell(i))
-    start = 0
+    start, by_offset = 0, False
     if page_token:
-        mark, stop = _decode_token(page_token, plan), len(rows)
-        while start < stop:  # binary search: the first row strictly after the mark
-            mid = (start + stop) // 2
-            if _is_after(rows[mid][0], mark, orders):
-                stop = mid
-            else:
-                start = mid + 1
+        doc = _token_document(page_token)
+        if not (isinstance(doc, dict) and "q" in doc):
+            start, by_offset = _mlflow_offset(doc), True
+        else:
+            mark, stop = _decode_token(doc, page_token, plan), len(rows)
+            while start < stop:  # binary search: the first row strictly after the mark
+                mid = (start + stop) // 2
+                if _is_after(rows[mid][0], mark, orders):
+                    stop = mid
+                else:
+                    start = mid + 1
     page = rows[start : start + max_results]
     # Only hand out a token when more rows follow: a last page that is exactly full carries none.
-    token = _encode_token(plan.query, page[-1][0]) if page and start + max_results < len(rows) else None
+    token = None
+    if page and start + max_results < len(rows):
+        if by_offset:
+            token = base64.b64encode(json.dumps({"offset": start + max_results}).encode()).decode("ascii")
+        else:
+            token = _encode_token(plan.query, page[-1][0])
     return [item for _, item in page], token
 
 
