@@ -32,7 +32,7 @@ from mlflow_client._generated._runtime import Endpoint, encode
 from mlflow_client._generated.endpoints import ENDPOINTS
 from mlflow_client._generated.rules import DEPRECATED_FOR, ENUM_FIELDS
 
-from . import handlers
+from . import handlers, logged_models, model_db, registry  # noqa: F401  (registry registers its handlers)
 from .artifacts import ArtifactStore
 from .errors import StubError, invalid
 from .faults import FaultRule, Faults
@@ -163,8 +163,11 @@ def _snake_case_keys(request_type: type[msgspec.Struct], data: dict[str, Any]) -
             data[snake] = data.pop(key)
 
 
-def decode_request(endpoint: Endpoint, query: str, body: bytes) -> msgspec.Struct:
-    """Turn query parameters (GET/DELETE) or a JSON body into the endpoint's request Struct.
+def decode_request(
+    endpoint: Endpoint, query: str, body: bytes, path_args: dict[str, str] | None = None
+) -> msgspec.Struct:
+    """Turn query parameters (GET/DELETE) or a JSON body, and the path's arguments, into the endpoint's
+    request Struct.
 
     As in MLflow, a GET without a query string may carry its fields as a JSON body instead.
     """
@@ -179,6 +182,8 @@ def decode_request(endpoint: Endpoint, query: str, body: bytes) -> msgspec.Struc
                 data.setdefault(key, value)  # a repeated scalar takes its first value
     else:
         data = _json_object(body)
+    if path_args:
+        logged_models.path_arguments(endpoint.rpc, data, path_args)
     _snake_case_keys(endpoint.request, data)
     for old, new in DEPRECATED_FOR.get(endpoint.request.__name__, {}).items():
         if data.get(old) and not data.get(new):
@@ -457,6 +462,8 @@ class RequestHandler(BaseHTTPRequestHandler):
                     {"WWW-Authenticate": f'{scheme} realm="mlflow"'},
                 )
                 return
+            if path.startswith("/ajax-api/") and logged_models.serve_files_route(self, path, parts.query):
+                return
             endpoint, path_args, allowed = self.server.router.match(self.command, path)
             if endpoint is None:
                 self._drain()
@@ -515,15 +522,19 @@ class RequestHandler(BaseHTTPRequestHandler):
         else:
             if not endpoint.in_query:
                 self._require_json_content_type()
-            if endpoint.rpc not in handlers.HANDLERS and endpoint.rpc != "listArtifacts":
+            server_handler = logged_models.SERVER_HANDLERS.get(endpoint.rpc)
+            if endpoint.rpc not in handlers.HANDLERS and endpoint.rpc != "listArtifacts" and server_handler is None:
                 raise StubError(m.ErrorCode.NOT_IMPLEMENTED, f"{endpoint.service}.{endpoint.rpc} is not implemented")
-            request = decode_request(endpoint, query, self._read_body())
+            request = decode_request(endpoint, query, self._read_body(), path_args)
             if endpoint.rpc == "listArtifacts":
                 from .proxy import list_run_artifacts
 
                 response: msgspec.Struct | bytes = list_run_artifacts(self.server, request)
+            elif server_handler is not None:
+                response = server_handler(self.server, request)
             else:
                 response = handlers.HANDLERS[endpoint.rpc](self.server.store, request)
+                logged_models.after(self.server.store, endpoint.rpc, request, response)
             if decision.kind == "drop":
                 self._reset_connection()  # applied, but the client never hears so
                 return
@@ -544,6 +555,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         if path == "/_stub/reset" and self.command == "POST":
             srv.store.reset()
+            model_db.reset(srv.store)
             srv.artifacts.reset()
             srv.faults.configure([])
             with srv.counter_lock:

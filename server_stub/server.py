@@ -13,6 +13,7 @@ from .app import Config, StubHTTPServer
 from .artifacts import ArtifactStore
 from .faults import FaultRule, Faults
 from .file_backend import FileBackend
+from .model_db import reset as reset_models
 from .sql_store import SqlStore
 
 
@@ -105,6 +106,7 @@ class StubServer:
     def reset(self) -> None:
         """Forget every experiment, run, artifact and fault, as ``POST /_stub/reset`` does."""
         self.store.reset()
+        reset_models(self.store)
         self.artifacts.reset()
         self.faults.configure([])
 

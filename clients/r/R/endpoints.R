@@ -837,12 +837,12 @@ update_model_version <- function(name, version, description = NULL, client = mlf
 #' @param name (character, required) Name of the registered model.
 #' @param version (character, required) Version number to move.
 #' @param stage (character, required) Target stage: "None", "Staging", "Production" or "Archived".
-#' @param archive_existing_versions (logical, required) Whether versions already in the target stage
-#'   move to "Archived".
+#' @param archive_existing_versions (logical) Whether versions already in the target stage move to
+#'   "Archived"; false when left out (MLflow does not require it).
 #' @param client An \code{mlflow_client}; by default one configured from the environment.
 #' @return A list: the parsed TransitionModelVersionStageResponse (model_version).
 #' @export
-transition_model_version_stage <- function(name, version, stage, archive_existing_versions, client =
+transition_model_version_stage <- function(name, version, stage, archive_existing_versions = NULL, client =
                                            mlflow_client()) {
   .mlflow_call(client, "POST", "/api/2.0/mlflow/model-versions/transition-stage", "mlflow.TransitionModelVersionStage",
                list(name = name, version = version, stage = stage, archive_existing_versions = archive_existing_versions))
@@ -911,11 +911,11 @@ get_model_version_download_uri <- function(name, version, client = mlflow_client
 #' \code{POST /api/2.0/mlflow/registered-models/set-tag}
 #' @param name (character, required) Name of the model to tag.
 #' @param key (character, required) Tag name.
-#' @param value (character, required) Tag value.
+#' @param value (character) Tag value; MLflow stores an empty value when it is left out.
 #' @param client An \code{mlflow_client}; by default one configured from the environment.
 #' @return A list: the parsed SetRegisteredModelTagResponse (nothing).
 #' @export
-set_registered_model_tag <- function(name, key, value, client = mlflow_client()) {
+set_registered_model_tag <- function(name, key, value = NULL, client = mlflow_client()) {
   invisible(.mlflow_call(client, "POST", "/api/2.0/mlflow/registered-models/set-tag", "mlflow.SetRegisteredModelTag",
                          list(name = name, key = key, value = value)))
 }
@@ -926,11 +926,11 @@ set_registered_model_tag <- function(name, key, value, client = mlflow_client())
 #' @param name (character, required) Name of the registered model.
 #' @param version (character, required) Version number to tag.
 #' @param key (character, required) Tag name.
-#' @param value (character, required) Tag value.
+#' @param value (character) Tag value; MLflow stores an empty value when it is left out.
 #' @param client An \code{mlflow_client}; by default one configured from the environment.
 #' @return A list: the parsed SetModelVersionTagResponse (nothing).
 #' @export
-set_model_version_tag <- function(name, version, key, value, client = mlflow_client()) {
+set_model_version_tag <- function(name, version, key, value = NULL, client = mlflow_client()) {
   invisible(.mlflow_call(client, "POST", "/api/2.0/mlflow/model-versions/set-tag", "mlflow.SetModelVersionTag",
                          list(name = name, version = version, key = key, value = value)))
 }

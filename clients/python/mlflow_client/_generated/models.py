@@ -1532,7 +1532,8 @@ class TransitionModelVersionStage(msgspec.Struct, kw_only=True, omit_defaults=Tr
     version: str | None = None
     #: Target stage: "None", "Staging", "Production" or "Archived".
     stage: str | None = None
-    #: Whether versions already in the target stage move to "Archived".
+    #: Whether versions already in the target stage move to "Archived"; false when left out
+    #: (MLflow does not require it).
     archive_existing_versions: bool | None = None
 
 
@@ -1616,7 +1617,7 @@ class SetRegisteredModelTag(msgspec.Struct, kw_only=True, omit_defaults=True):
     name: str | None = None
     #: Tag name.
     key: str | None = None
-    #: Tag value.
+    #: Tag value; MLflow stores an empty value when it is left out.
     value: str | None = None
 
 
@@ -1633,7 +1634,7 @@ class SetModelVersionTag(msgspec.Struct, kw_only=True, omit_defaults=True):
     version: str | None = None
     #: Tag name.
     key: str | None = None
-    #: Tag value.
+    #: Tag value; MLflow stores an empty value when it is left out.
     value: str | None = None
 
 
