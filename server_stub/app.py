@@ -82,7 +82,8 @@ class Router:
             found = pattern.fullmatch(path)
             if meth == method and found:
                 return endpoint, found.groupdict(), [method]
-        allowed = {meth for (meth, p) in self.exact if p == path} | {
+        # A fixed path is its own resource: /logged-models/search is not /logged-models/{model_id}.
+        allowed = {meth for (meth, p) in self.exact if p == path} or {
             meth for meth, pattern, _ in self.templated if pattern.fullmatch(path)
         }
         return None, {}, sorted(allowed)

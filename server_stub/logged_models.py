@@ -6,8 +6,10 @@
   still be set on it (MLflow looks deleted models up for those).
 - Metrics logged with a ``model_id`` (``log-metric``, ``log-batch``) are the model's metrics: every point,
   with its run and dataset.
-- ``logLoggedModelParams`` and ``finalizeLoggedModel`` need ``model_id`` in the body as well as in the
-  path (MLflow checks the body): without it they answer INVALID_PARAMETER_VALUE, as MLflow does.
+- ``logLoggedModelParams`` and ``finalizeLoggedModel`` take ``model_id`` from the body, not the path
+  (MLflow's handlers read the body): without it they answer INVALID_PARAMETER_VALUE, as MLflow does.
+- Params and tags of logged models are stored unchecked (a missing key is ""); a param logged twice is a
+  400 BAD_REQUEST (MLflow's database refuses it).
 - Search filters on attributes, ``metrics.``, ``params.`` and ``tags.``; an unknown attribute is a 500
   INTERNAL_ERROR there (an AttributeError inside MLflow), and so it is here.
 """
@@ -19,6 +21,7 @@ import json
 import math
 import mimetypes
 import re
+import sqlite3
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +31,6 @@ import msgspec
 from mlflow_client import _search as search
 from mlflow_client._generated import models as m
 
-from . import handlers
 from .errors import StubError, invalid, not_found
 from .handlers import Store, handles
 from .model_db import ModelDb, Row, model_db
@@ -171,10 +173,16 @@ class LoggedModels:
     def log_params(self, model_id: str, params: list[m.LoggedModelParameter]) -> None:
         self._row(model_id, deleted=True)
         with self.db.tx() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO logged_model_params VALUES (?, ?, ?)",
-                [(model_id, p.key, p.value) for p in params],
-            )
+            try:
+                db.executemany(
+                    "INSERT INTO logged_model_params VALUES (?, ?, ?)", [(model_id, p.key, p.value) for p in params]
+                )
+            except sqlite3.IntegrityError:
+                # MLflow lets its database refuse a param logged twice: BAD_REQUEST, whatever the value.
+                keys = sorted({str(p.key) for p in params})
+                raise StubError(
+                    m.ErrorCode.BAD_REQUEST, f"Params {keys} of model {model_id} were already logged."
+                ) from None
 
     def set_tags(self, model_id: str, tags: list[m.LoggedModelTag]) -> None:
         self._row(model_id, deleted=True)
@@ -457,7 +465,8 @@ def _offset(req: m.SearchLoggedModels) -> int:
         body = json.loads(base64.b64decode(req.page_token, validate=True))
         offset = int(body["offset"])
     except (ValueError, KeyError, TypeError):
-        raise invalid(f"Invalid page token: {req.page_token!r}.") from None
+        # MLflow fails on such a token with an unhandled error (an HTML 500); the stub keeps its JSON errors.
+        raise StubError(m.ErrorCode.INTERNAL_ERROR, f"Invalid page token: {req.page_token!r}.") from None
     expected = json.loads(base64.b64decode(_token(req, offset)))
     for field in ("experiment_ids", "filter_string", "order_by"):
         if body.get(field) != expected[field]:
@@ -466,6 +475,13 @@ def _offset(req: m.SearchLoggedModels) -> int:
 
 
 # -- handlers ---------------------------------------------------------------------------------------
+
+
+def _blank_keys(*entries: list[m.LoggedModelParameter] | list[m.LoggedModelTag]) -> None:
+    """MLflow stores params and tags of logged models unchecked; a missing key or value is an empty one."""
+    for items in entries:
+        for x in items:
+            x.key, x.value = x.key or "", x.value or ""
 
 
 @handles("createLoggedModel")
@@ -482,6 +498,7 @@ def create_logged_model(store: Store, req: m.CreateLoggedModel) -> m.CreateLogge
             f"The experiment {req.experiment_id} must be in the 'active' state. "
             f"Current state is {experiment.lifecycle_stage}."
         )
+    _blank_keys(req.params, req.tags)
     model = logged_models(store).create(
         experiment, name or generate_run_name(), req.model_type, req.source_run_id, req.params, req.tags
     )
@@ -506,9 +523,7 @@ def delete_logged_model(store: Store, req: m.DeleteLoggedModel) -> m.DeleteLogge
 
 @handles("setLoggedModelTags")
 def set_logged_model_tags(store: Store, req: m.SetLoggedModelTags) -> m.SetLoggedModelTagsResponse:
-    for t in req.tags:
-        handlers._key(t.key)
-        t.value = t.value or ""
+    _blank_keys(req.tags)
     logged_models(store).set_tags(str(req.model_id), req.tags)
     return m.SetLoggedModelTagsResponse()
 
@@ -521,9 +536,7 @@ def delete_logged_model_tag(store: Store, req: m.DeleteLoggedModelTag) -> m.Dele
 
 @handles("logLoggedModelParams")
 def log_logged_model_params(store: Store, req: m.LogLoggedModelParamsRequest) -> m.LogLoggedModelParamsRequestResponse:
-    for p in req.params:
-        handlers._key(p.key)
-        p.value = p.value or ""
+    _blank_keys(req.params)
     logged_models(store).log_params(str(req.model_id), req.params)
     return m.LogLoggedModelParamsRequestResponse()
 
@@ -552,6 +565,11 @@ def search_logged_models(store: Store, req: m.SearchLoggedModels) -> m.SearchLog
 @handles("logOutputs")
 def log_outputs(store: Store, req: m.LogOutputs) -> m.LogOutputsResponse:
     run_id = str(req.run_id)
+    if not req.models:
+        raise invalid(
+            "Missing value for required parameter 'models'. "
+            "See the API docs for more information about request parameters."
+        )
     run = store.get_run(run_id)
     stage = run.info.lifecycle_stage if run.info else ACTIVE
     if stage != ACTIVE:
@@ -632,7 +650,7 @@ def serve_files_route(handler: RequestHandler, path: str, query: str) -> bool:
     return True
 
 
-# Path arguments MLflow reads from the body rather than the URL for these RPCs.
+# RPCs whose model_id MLflow reads from the body only (the URL's is ignored).
 _BODY_MODEL_ID = {"logLoggedModelParams", "finalizeLoggedModel"}
 
 
@@ -642,9 +660,7 @@ def path_arguments(rpc: str, data: dict[str, Any], path_args: dict[str, str]) ->
 
     for key, value in path_args.items():
         if rpc in _BODY_MODEL_ID and key == "model_id":
-            if data.get(key):
-                data[key] = unquote(value)
-            continue
+            continue  # MLflow takes the body's model_id here, whatever the URL says
         data[key] = unquote(value)
 
 
@@ -672,5 +688,6 @@ def after(store: Store, rpc: str, request: msgspec.Struct, response: msgspec.Str
 def _with_outputs(store: Store, runs: list[m.Run]) -> None:
     lms = logged_models(store)
     for run in runs:
-        if run.info is not None and (outputs := lms.outputs(str(run.info.run_id))):
-            run.outputs = m.RunOutputs(model_outputs=outputs)
+        # Every backend answers "outputs": {} for a run without any, as MLflow's SQL store does.
+        outputs = lms.outputs(str(run.info.run_id)) if run.info is not None else []
+        run.outputs = m.RunOutputs(model_outputs=outputs)

@@ -153,7 +153,7 @@ def test_model_lifecycle_with_official_client(tracking_url: str, tmp_path: Path)
     logged = client.get_logged_model(info.model_id)
     assert logged.status == LoggedModelStatus.READY and logged.source_run_id == run_id
     assert logged.artifact_location == f"mlflow-artifacts:/{exp_id}/models/{info.model_id}/artifacts"
-    assert logged.params == {"C": "1.0"} and [x.key for x in logged.metrics] == ["accuracy"]
+    assert logged.params == {"C": "1.0"} and [x.key for x in logged.metrics or []] == ["accuracy"]
     outputs = client.get_run(run_id).outputs
     assert outputs is not None and [o.model_id for o in outputs.model_outputs] == [info.model_id]
     # MLflow 3 resolves a run's path through the run's logged models of that name.
