@@ -259,16 +259,20 @@ class LoggedModels:
 
     def log_outputs(self, run_id: str, outputs: list[m.ModelOutput]) -> None:
         with self.db.tx() as db:
-            db.executemany(
-                "INSERT INTO run_outputs (run_id, model_id, step) VALUES (?, ?, ?)",
-                [(run_id, o.model_id, o.step or 0) for o in outputs],
-            )
+            try:
+                db.executemany(
+                    "INSERT INTO run_outputs (run_id, model_id, step) VALUES (?, ?, ?)",
+                    [(run_id, o.model_id, o.step or 0) for o in outputs],
+                )
+            except sqlite3.IntegrityError:
+                # MLflow keys a run's outputs by model: its database refuses one logged twice (BAD_REQUEST).
+                raise StubError(m.ErrorCode.BAD_REQUEST, f"A model output of run {run_id} was logged twice.") from None
 
     def outputs(self, run_id: str) -> list[m.ModelOutput]:
         return [
             m.ModelOutput(model_id=mid, step=step)
             for mid, step in self.db.query(
-                "SELECT model_id, step FROM run_outputs WHERE run_id = ? ORDER BY seq", (run_id,)
+                "SELECT model_id, step FROM run_outputs WHERE run_id = ? ORDER BY model_id", (run_id,)
             )
         ]
 

@@ -44,8 +44,8 @@ CREATE TABLE IF NOT EXISTS logged_model_metrics (
     dataset_name TEXT, dataset_digest TEXT);
 CREATE INDEX IF NOT EXISTS logged_model_metrics_by_model ON logged_model_metrics (model_id);
 CREATE TABLE IF NOT EXISTS run_outputs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, model_id TEXT NOT NULL, step INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS run_outputs_by_run ON run_outputs (run_id);
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, model_id TEXT NOT NULL, step INTEGER NOT NULL,
+    UNIQUE (run_id, model_id));
 """
 TABLES = (
     "registered_models",
