@@ -125,6 +125,12 @@ def _method(api: Api, names: JavaNames, rpc: Rpc, imports: set[str]) -> list[str
         args = [*path_args, "byte[] content"]
         params.append("@param content the bytes to send")
         returns, call = "byte[]", f"transport.callBinary(\n                {method}, {path}, content, {idempotent})"
+    elif binding.response_body == "binary" and api.messages[rpc.request].fields:
+        # A download named by request fields: they travel as query parameters.
+        args = [f"{request_type} request", *path_args]
+        params.insert(0, "@param request the request message")
+        returns = "byte[]"
+        call = f"transport.callBinaryQuery(\n                {method}, {path}, request, {idempotent})"
     elif binding.response_body == "binary":
         args = path_args
         returns, call = "byte[]", f"transport.callBinary(\n                {method}, {path}, null, {idempotent})"

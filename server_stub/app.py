@@ -463,8 +463,6 @@ class RequestHandler(BaseHTTPRequestHandler):
                     {"WWW-Authenticate": f'{scheme} realm="mlflow"'},
                 )
                 return
-            if path.startswith("/ajax-api/") and logged_models.serve_files_route(self, path, parts.query):
-                return
             endpoint, path_args, allowed = self.server.router.match(self.command, path)
             if endpoint is None:
                 self._drain()
@@ -520,6 +518,9 @@ class RequestHandler(BaseHTTPRequestHandler):
             from .proxy import serve_artifact_rpc
 
             serve_artifact_rpc(self, endpoint, {k: unquote(v) for k, v in path_args.items()}, query)
+        elif endpoint.service == "MlflowLoggedModelArtifactsService":
+            self._drain()
+            logged_models.serve_model_file(self, decode_request(endpoint, query, b"", path_args))
         else:
             if not endpoint.in_query:
                 self._require_json_content_type()

@@ -20,7 +20,6 @@ import base64
 import json
 import math
 import mimetypes
-import re
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -63,7 +62,6 @@ _COLUMNS = {
     "source_run_id": 10,
     "status_message": 11,
 }
-_FILES_ROUTE = re.compile(r"/ajax-api/2\.0/mlflow/logged-models/([^/]+)/artifacts/files")
 
 
 class LoggedModels:
@@ -619,20 +617,16 @@ SERVER_HANDLERS: dict[str, Callable[[StubHTTPServer, msgspec.Struct], msgspec.St
 }
 
 
-def serve_files_route(handler: RequestHandler, path: str, query: str) -> bool:
+def serve_model_file(handler: RequestHandler, request: msgspec.Struct) -> None:
     """``GET /ajax-api/2.0/mlflow/logged-models/<id>/artifacts/files?artifact_file_path=...``: one file of a
-    logged model, the route MLflow 3's client downloads models with. False when ``path`` is another route."""
-    from urllib.parse import parse_qs, unquote
-
-    found = _FILES_ROUTE.fullmatch(path)
-    if found is None or handler.command not in ("GET", "HEAD"):
-        return False
-    handler._drain()
-    model = logged_models(handler.server.store).get(unquote(found.group(1)))
-    uri = str(model.info.artifact_uri if model.info else "")
-    file_path = (parse_qs(query).get("artifact_file_path") or [""])[0]
+    logged model, the route MLflow 3's client downloads models with."""
+    assert isinstance(request, m.ArtifactsGetLoggedModelArtifact)
+    file_path = request.artifact_file_path
     if not file_path:
-        raise invalid("Missing value for required parameter 'artifact_file_path'.")
+        raise StubError(m.ErrorCode.BAD_REQUEST, 'Request must include the "artifact_file_path" query parameter.')
+    handler.server.artifacts.resolve(file_path)  # refuse traversal first, as MLflow does
+    model = logged_models(handler.server.store).get(str(request.model_id))
+    uri = str(model.info.artifact_uri if model.info else "")
     content_type = mimetypes.guess_type(file_path)[0] or "text/plain"
     if uri.lower().startswith("file:"):
         from mlflow_client.artifacts._local import local_root
@@ -642,7 +636,7 @@ def serve_files_route(handler: RequestHandler, path: str, query: str) -> bool:
         if root not in target.parents or not target.is_file():
             raise not_found(f"No such artifact: '{file_path}'")
         handler._send(200, target.read_bytes(), content_type)
-        return True
+        return
     size, chunks = handler.server.artifacts.open_for_read(f"{_proxy_root(uri)}/{file_path}")
     handler.send_response(200)
     handler.send_header("Content-Type", content_type)
@@ -651,7 +645,6 @@ def serve_files_route(handler: RequestHandler, path: str, query: str) -> bool:
     if handler.command != "HEAD":
         for block in chunks:
             handler.wfile.write(block)
-    return True
 
 
 # RPCs whose model_id MLflow reads from the body only (the URL's is ignored).

@@ -149,8 +149,11 @@ def call_binary(
     endpoint: Endpoint,
     path_args: Mapping[str, str | None],
     content: Body | None = None,
+    *,
+    request: msgspec.Struct | None = None,
 ) -> bytes:
-    """Send or fetch raw file bytes (artifact upload/download)."""
+    """Send or fetch raw file bytes (artifact upload/download); ``request``'s fields go in the query."""
     path = fill_path(endpoint, path_args)
     headers = {"Content-Type": "application/octet-stream"} if content is not None else None
-    return transport.request(endpoint.method, path, content=content, headers=headers)
+    params = (query_params(request) or None) if request is not None else None
+    return transport.request(endpoint.method, path, params=params, content=content, headers=headers)

@@ -415,6 +415,13 @@ LOGGED_MODELS: list[Scenario] = [
             f"{AJAX}/logged-models/m-0123/artifacts/files",
             params=(("artifact_file_path", "MLmodel"),),
         ),
+        Step("download without a path", "GET", f"{AJAX}/logged-models/{{model_id}}/artifacts/files"),
+        Step(
+            "download with traversal",
+            "GET",
+            f"{AJAX}/logged-models/{{model_id}}/artifacts/files",
+            params=(("artifact_file_path", "../x"),),
+        ),
         Step(
             "files route is ajax-only",
             "GET",

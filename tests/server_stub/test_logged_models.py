@@ -243,6 +243,7 @@ def test_artifacts_live_under_the_model_and_go_through_the_proxy(stub: StubServe
         got = c.get(files, params={"artifact_file_path": "sub/weights.bin"})
         assert got.status_code == 200 and got.content == b"\x00" * 1000
         error(c.get(files, params={"artifact_file_path": "nope"}), 404, "RESOURCE_DOES_NOT_EXIST")
+        assert '"artifact_file_path"' in error(c.get(files), 400, "BAD_REQUEST")
         error(c.get(files, params={"artifact_file_path": "../../escape"}), 400, "INVALID_PARAMETER_VALUE")
         missing = "/ajax-api/2.0/mlflow/logged-models/m-nope/artifacts/files"
         error(c.get(missing, params={"artifact_file_path": "MLmodel"}), 404, "RESOURCE_DOES_NOT_EXIST")

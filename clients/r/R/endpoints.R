@@ -692,6 +692,21 @@ artifacts_abort_multipart_upload <- function(artifact_path, path = NULL, upload_
                          list(path = path, upload_id = upload_id)))
 }
 
+#' Streams the raw bytes of one file of a logged model, named relative to the model's artifact root.
+#' A missing artifact_file_path is BAD_REQUEST.
+#'
+#' \code{GET /ajax-api/2.0/mlflow/logged-models/\{model_id\}/artifacts/files}
+#' @param model_id (character, required) ID of the logged model, sent in the URL path.
+#' @param artifact_file_path (character) Path of the file relative to the model's artifact root,
+#'   e.g. "MLmodel".
+#' @param client An \code{mlflow_client}; by default one configured from the environment.
+#' @return The content as a raw vector.
+#' @export
+artifacts_get_logged_model_artifact <- function(model_id, artifact_file_path = NULL, client = mlflow_client()) {
+  response <- .mlflow_send(client, "GET", paste0("/ajax-api/2.0/mlflow/logged-models/", .path_segment(model_id, FALSE), "/artifacts/files"), query = .query_string("mlflow.artifacts.GetLoggedModelArtifact", list(artifact_file_path = artifact_file_path)))
+  httr::content(response, as = "raw")
+}
+
 #' Creates a registered model with no versions. Fails with RESOURCE_ALREADY_EXISTS when the name is
 #' already taken.
 #'

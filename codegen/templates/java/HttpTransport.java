@@ -130,6 +130,11 @@ public final class HttpTransport implements AutoCloseable {
         return (T) builder.build();
     }
 
+    /** Fetches raw bytes, with {@code request}'s fields as query parameters (a download named by fields). */
+    public byte[] callBinaryQuery(String method, String path, Message request, boolean idempotent) {
+        return send(method, path, JsonCodec.queryParams(request), null, null, idempotent);
+    }
+
     /** Sends raw bytes ({@code content}, may be null) and returns the raw answer (artifact up/download). */
     public byte[] callBinary(String method, String path, byte[] content, boolean idempotent) {
         return send(method, path, List.of(), content, content == null ? null : "application/octet-stream",

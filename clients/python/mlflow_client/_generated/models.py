@@ -1210,6 +1210,20 @@ class ArtifactsAbortMultipartUpload(msgspec.Struct, kw_only=True, omit_defaults=
     upload_id: str | None = None
 
 
+class ArtifactsGetLoggedModelArtifactResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Reply of getLoggedModelArtifact. Unused: the body is the file's raw bytes."""
+
+
+class ArtifactsGetLoggedModelArtifact(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Request of getLoggedModelArtifact (a Flask route in MLflow, with no proto message of its
+    own)."""
+
+    #: ID of the logged model, sent in the URL path.
+    model_id: str | None = None
+    #: Path of the file relative to the model's artifact root, e.g. "MLmodel".
+    artifact_file_path: str | None = None
+
+
 class ModelVersionTag(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A key/value tag on a model version."""
 
@@ -1722,6 +1736,8 @@ __all__ = [
     'ArtifactsDownloadArtifact',
     'ArtifactsDownloadArtifactResponse',
     'ArtifactsFileInfo',
+    'ArtifactsGetLoggedModelArtifact',
+    'ArtifactsGetLoggedModelArtifactResponse',
     'ArtifactsListArtifacts',
     'ArtifactsListArtifactsResponse',
     'ArtifactsMultipartUploadCredential',

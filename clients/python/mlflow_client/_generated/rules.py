@@ -179,6 +179,9 @@ FIELD_RULES: dict[str, dict[str, FieldRule]] = {
     'LogLoggedModelParamsRequest': {
         'model_id': FieldRule(required=True),
     },
+    'ArtifactsGetLoggedModelArtifact': {
+        'model_id': FieldRule(required=True),
+    },
     'CreateRegisteredModel': {
         'name': FieldRule(required=True),
     },
