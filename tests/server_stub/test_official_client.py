@@ -3,6 +3,7 @@ lifecycle (logged model, registry, aliases, loading by alias), the latter agains
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 import uuid
@@ -111,12 +112,23 @@ def test_full_workflow_with_official_client(stub: StubServer, tmp_path: Path) ->
     assert client.get_run(runs[2]).info.lifecycle_stage == "active"
 
 
-@pytest.fixture(params=["stub", "mlflow"])
-def tracking_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The stub, then a real ``mlflow server``: the same assertions hold on both."""
+@pytest.fixture(params=["stub", "stub-mlruns", "mlflow"])
+def tracking_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The stub (SQLite in memory, then an mlruns folder), then a real ``mlflow server``: the same
+    assertions hold on all of them."""
+
+    with contextlib.ExitStack() as stack:
+        if request.param == "stub-mlruns":
+            folder = tmp_path_factory.mktemp("mlruns")
+            url = stack.enter_context(StubServer(port=0, backend_store_uri=str(folder / "mlruns"))).url
+        else:
+            url = request.getfixturevalue("stub_url" if request.param == "stub" else "mlflow_server_url")
+        yield from _using(url)
+
+
+def _using(url: str) -> Iterator[str]:
     import mlflow
 
-    url: str = request.getfixturevalue("stub_url" if request.param == "stub" else "mlflow_server_url")
     mlflow.set_tracking_uri(url)
     mlflow.set_registry_uri(url)
     try:
@@ -152,7 +164,8 @@ def test_model_lifecycle_with_official_client(tracking_url: str, tmp_path: Path)
 
     logged = client.get_logged_model(info.model_id)
     assert logged.status == LoggedModelStatus.READY and logged.source_run_id == run_id
-    assert logged.artifact_location == f"mlflow-artifacts:/{exp_id}/models/{info.model_id}/artifacts"
+    location = client.get_experiment(exp_id).artifact_location
+    assert logged.artifact_location == f"{location}/models/{info.model_id}/artifacts"
     assert logged.params == {"C": "1.0"} and [x.key for x in logged.metrics or []] == ["accuracy"]
     outputs = client.get_run(run_id).outputs
     assert outputs is not None and [o.model_id for o in outputs.model_outputs] == [info.model_id]
