@@ -100,6 +100,13 @@ def _path_pattern(endpoint: Endpoint) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
+def _fields_all_in_path(endpoint: Endpoint) -> bool:
+    """A DELETE named by its path alone (a logged model, one of its tags): MLflow reads no body for it, so
+    none is needed, nor its content type."""
+    names = {f.name for f in msgspec.structs.fields(endpoint.request)}
+    return endpoint.method == "DELETE" and names <= set(endpoint.path_params)
+
+
 _REPEATED: dict[type[Any], set[str]] = {}
 
 
@@ -167,8 +174,8 @@ def _snake_case_keys(request_type: type[msgspec.Struct], data: dict[str, Any]) -
 def decode_request(
     endpoint: Endpoint, query: str, body: bytes, path_args: dict[str, str] | None = None
 ) -> msgspec.Struct:
-    """Turn query parameters (GET/DELETE) or a JSON body, and the path's arguments, into the endpoint's
-    request Struct.
+    """Turn query parameters (GET) or a JSON body (any other method, DELETE too, as MLflow reads it), and the
+    path's arguments, into the endpoint's request Struct.
 
     As in MLflow, a GET without a query string may carry its fields as a JSON body instead.
     """
@@ -522,7 +529,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._drain()
             logged_models.serve_model_file(self, decode_request(endpoint, query, b"", path_args))
         else:
-            if not endpoint.in_query:
+            if not endpoint.in_query and not _fields_all_in_path(endpoint):
                 self._require_json_content_type()
             server_handler = logged_models.SERVER_HANDLERS.get(endpoint.rpc)
             if endpoint.rpc not in handlers.HANDLERS and endpoint.rpc != "listArtifacts" and server_handler is None:

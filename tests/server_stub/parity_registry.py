@@ -176,6 +176,12 @@ REGISTRY: list[Scenario] = [
             {"name": "{uniq}", "version": "5", "key": "c", "value": "3"},
         ),
         get_model("tags"),
+        Step(
+            "a DELETE's query string is ignored",
+            "DELETE",
+            f"{API}/registered-models/delete-tag",
+            params=(("name", "{uniq}"), ("key", "b")),
+        ),
         call("delete tag", "DELETE", "registered-models/delete-tag", {"name": "{uniq}", "key": "a"}),
         call("delete missing tag", "DELETE", "registered-models/delete-tag", {"name": "{uniq}", "key": "a"}),
         call(

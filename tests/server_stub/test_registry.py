@@ -172,6 +172,9 @@ def test_tags_and_descriptions(backend_client: httpx.Client) -> None:
     ok(c.request("DELETE", "/registered-models/delete-tag", json={"name": "t", "key": "a"}))  # absent: 200
     assert "tags" not in get_model(c, "t")
     ok(c.request("DELETE", "/model-versions/delete-tag", json={"name": "t", "version": "1", "key": "b"}))
+    # MLflow reads a DELETE's fields from its JSON body only: query parameters are not enough.
+    error(c.delete("/registered-models/delete", params={"name": "t"}), 400, "INVALID_PARAMETER_VALUE")
+    assert get_model(c, "t")["name"] == "t"
     error(
         c.post("/model-versions/set-tag", json={"name": "t", "version": "7", "key": "b", "value": "3"}),
         404,

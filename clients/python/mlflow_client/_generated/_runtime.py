@@ -54,8 +54,9 @@ class Endpoint(NamedTuple):
 
     @property
     def in_query(self) -> bool:
-        """Whether JSON request fields travel as query parameters rather than a body."""
-        return self.method in ("GET", "DELETE")
+        """Whether JSON request fields travel as query parameters rather than a body. Only for GET: MLflow's
+        server reads every other method's fields (DELETE's too) from the JSON body, and ignores the query."""
+        return self.method == "GET"
 
 
 _encoder = msgspec.json.Encoder()

@@ -11,7 +11,7 @@ import org.mlflowclient.runtime.MlflowException;
  * (there is no /api/2.0 form). MLflow 3's client downloads logged models through it.
  *
  * <p>One method per RPC of {@code MlflowLoggedModelArtifactsService}; each sends the first HTTP binding the spec gives
- * it. GET and DELETE requests carry their fields as query parameters, others as a JSON body with
+ * it. GET requests carry their fields as query parameters, others (DELETE too) as a JSON body with
  * proto field names. Failures raise {@link MlflowException} (retries as {@link
  * org.mlflowclient.runtime.RetryPolicy} says). Thread-safe.
  *

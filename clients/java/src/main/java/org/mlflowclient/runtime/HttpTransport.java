@@ -114,7 +114,7 @@ public final class HttpTransport implements AutoCloseable {
 
     /**
      * Sends a JSON request message and parses the answer into a message like {@code responseType}. With
-     * {@code inQuery} the request's fields travel as query parameters (GET, DELETE), else as a JSON body.
+     * {@code inQuery} the request's fields travel as query parameters (GET), else as a JSON body.
      */
     @SuppressWarnings("unchecked")
     public <T extends Message> T callJson(String method, String path, boolean inQuery, Message request,
