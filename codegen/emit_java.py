@@ -125,13 +125,19 @@ def _method(api: Api, names: JavaNames, rpc: Rpc, imports: set[str]) -> list[str
         args = [*path_args, "byte[] content"]
         params.append("@param content the bytes to send")
         returns, call = "byte[]", f"transport.callBinary(\n                {method}, {path}, content, {idempotent})"
+    elif binding.response_body == "binary" and api.messages[rpc.request].fields:
+        # A download named by request fields: they travel as query parameters.
+        args = [f"{request_type} request", *path_args]
+        params.insert(0, "@param request the request message")
+        returns = "byte[]"
+        call = f"transport.callBinaryQuery(\n                {method}, {path}, request, {idempotent})"
     elif binding.response_body == "binary":
         args = path_args
         returns, call = "byte[]", f"transport.callBinary(\n                {method}, {path}, null, {idempotent})"
     else:
         args = [f"{request_type} request", *path_args]
         params.insert(0, "@param request the request message")
-        in_query = "true" if binding.method in ("GET", "DELETE") else "false"
+        in_query = "true" if binding.method == "GET" else "false"  # MLflow reads DELETE's fields from the body
         returns = response_type
         call = (
             f"transport.callJson(\n                {method}, {path}, {in_query}, request,\n"
@@ -175,7 +181,7 @@ def emit_client(api: Api, names: JavaNames, service: str) -> str:
             [
                 "",
                 f"<p>One method per RPC of {{@code {service}}}; each sends the first HTTP binding the spec gives",
-                "it. GET and DELETE requests carry their fields as query parameters, others as a JSON body with",
+                "it. GET requests carry their fields as query parameters, others (DELETE too) as a JSON body with",
                 "proto field names. Failures raise {@link MlflowException} (retries as {@link",
                 "org.mlflowclient.runtime.RetryPolicy} says). Thread-safe.",
                 "",

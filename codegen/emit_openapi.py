@@ -119,7 +119,8 @@ def _operation(api: Api, rpc: Rpc, binding: Binding, op_id: str, tag: str) -> di
         }
         for p in binding.path_params
     ]
-    if binding.method in ("GET", "DELETE"):
+    body_free = binding.method == "DELETE" and all(f.name in binding.field_params for f in req.fields)
+    if binding.method == "GET" or body_free:  # MLflow reads other methods' fields (DELETE's too) from the body
         # A field carried by the path is not repeated as a query parameter.
         for f in (f for f in req.fields if f.name not in binding.field_params):
             param: dict[str, Any] = {"name": f.name, "in": "query"}

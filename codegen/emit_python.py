@@ -136,6 +136,10 @@ def _function(api: Api, rpc: Rpc, index: int) -> list[str]:
     if binding.request_body == "binary":
         signature = f"def {fname}(transport: Transport{path_args}, content: Body) -> None:"
         body = f"    call_binary(transport, ENDPOINTS[{index}], {path_dict}, content)"
+    elif binding.response_body == "binary" and api.messages[rpc.request].fields:
+        # A download named by request fields: they travel as query parameters.
+        signature = f"def {fname}(transport: Transport, request: {req}{path_args}) -> bytes:"
+        body = f"    return call_binary(transport, ENDPOINTS[{index}], {path_dict}, request=request)"
     elif binding.response_body == "binary":
         signature = f"def {fname}(transport: Transport{path_args}) -> bytes:"
         body = f"    return call_binary(transport, ENDPOINTS[{index}], {path_dict})"

@@ -228,6 +228,13 @@ def _body(api: Api, rpc: Rpc, frame: tuple[str, str] | None, args: list[str]) ->
             f'               content_type = "application/octet-stream"{retry})',
             "  invisible(NULL)",
         ]
+    if binding.response_body == "binary" and args:
+        # A download named by request fields: they travel as query parameters.
+        query = f".query_string({_r_string(rpc.request)}, {arg_list})"
+        return _roxygen("The content as a raw vector.", "@return "), [
+            f"  response <- .mlflow_send(client, {method}, {path}, query = {query}{retry})",
+            '  httr::content(response, as = "raw")',
+        ]
     if binding.response_body == "binary":
         return _roxygen("The content as a raw vector.", "@return "), [
             f"  response <- .mlflow_send(client, {method}, {path}{retry})",

@@ -32,7 +32,7 @@ from mlflow_client._generated._runtime import Endpoint, encode
 from mlflow_client._generated.endpoints import ENDPOINTS
 from mlflow_client._generated.rules import DEPRECATED_FOR, ENUM_FIELDS
 
-from . import handlers
+from . import handlers, logged_models, model_db, registry  # noqa: F401  (registry registers its handlers)
 from .artifacts import ArtifactStore
 from .errors import StubError, invalid
 from .faults import FaultRule, Faults
@@ -73,16 +73,15 @@ class Router:
         self.exact: dict[tuple[str, str], Endpoint] = {}
         self.templated: list[tuple[str, re.Pattern[str], Endpoint]] = []
         for e in endpoints:
-            if e.path_params:
-                self.templated.append((e.method, _path_pattern(e), e))
-            else:
-                self.exact[(e.method, e.path)] = e
+            for path in _served_paths(e.path):
+                if e.path_params:
+                    self.templated.append((e.method, _path_pattern(e, path), e))
+                else:
+                    self.exact[(e.method, path)] = e
 
     def match(self, method: str, path: str) -> tuple[Endpoint | None, dict[str, str], list[str]]:
         """(endpoint, path arguments, the methods this path is served under)."""
         method = "GET" if method == "HEAD" else method
-        if path.startswith("/ajax-api/"):
-            path = "/api/" + path[len("/ajax-api/") :]
         e = self.exact.get((method, path))
         if e is not None:
             return e, {}, [method]
@@ -90,14 +89,23 @@ class Router:
             found = pattern.fullmatch(path)
             if meth == method and found:
                 return endpoint, found.groupdict(), [method]
-        allowed = {meth for (meth, p) in self.exact if p == path} | {
+        # A fixed path is its own resource: /logged-models/search is not /logged-models/{model_id}.
+        allowed = {meth for (meth, p) in self.exact if p == path} or {
             meth for meth, pattern, _ in self.templated if pattern.fullmatch(path)
         }
         return None, {}, sorted(allowed)
 
 
-def _path_pattern(endpoint: Endpoint) -> re.Pattern[str]:
-    pieces = re.split(r"\{(\w+)\}", endpoint.path)
+def _served_paths(path: str) -> tuple[str, ...]:
+    """An ``/api/`` route is also served under ``/ajax-api/``; a route the spec puts under ``/ajax-api/``
+    only (the logged-model file download) is served there only, as MLflow does."""
+    if path.startswith("/api/"):
+        return (path, "/ajax-api/" + path[len("/api/") :])
+    return (path,)
+
+
+def _path_pattern(endpoint: Endpoint, path: str) -> re.Pattern[str]:
+    pieces = re.split(r"\{(\w+)\}", path)
     out = []
     for i, piece in enumerate(pieces):
         if i % 2 == 0:
@@ -105,6 +113,13 @@ def _path_pattern(endpoint: Endpoint) -> re.Pattern[str]:
         else:
             out.append(f"(?P<{piece}>{'.+' if piece in endpoint.multi_segment else '[^/]+'})")
     return re.compile("".join(out))
+
+
+def _fields_all_in_path(endpoint: Endpoint) -> bool:
+    """A DELETE named by its path alone (a logged model, one of its tags): MLflow reads no body for it, so
+    none is needed, nor its content type."""
+    names = {f.name for f in msgspec.structs.fields(endpoint.request)}
+    return endpoint.method == "DELETE" and names <= set(endpoint.path_params)
 
 
 _REPEATED: dict[type[Any], set[str]] = {}
@@ -171,8 +186,11 @@ def _snake_case_keys(request_type: type[msgspec.Struct], data: dict[str, Any]) -
             data[snake] = data.pop(key)
 
 
-def decode_request(endpoint: Endpoint, query: str, body: bytes) -> msgspec.Struct:
-    """Turn query parameters (GET/DELETE) or a JSON body into the endpoint's request Struct.
+def decode_request(
+    endpoint: Endpoint, query: str, body: bytes, path_args: dict[str, str] | None = None
+) -> msgspec.Struct:
+    """Turn query parameters (GET) or a JSON body (any other method, DELETE too, as MLflow reads it), and the
+    path's arguments, into the endpoint's request Struct.
 
     As in MLflow, a GET without a query string may carry its fields as a JSON body instead.
     """
@@ -187,6 +205,8 @@ def decode_request(endpoint: Endpoint, query: str, body: bytes) -> msgspec.Struc
                 data.setdefault(key, value)  # a repeated scalar takes its first value
     else:
         data = _json_object(body)
+    if path_args:
+        logged_models.path_arguments(endpoint.rpc, data, path_args)
     _snake_case_keys(endpoint.request, data)
     for old, new in DEPRECATED_FOR.get(endpoint.request.__name__, {}).items():
         if data.get(old) and not data.get(new):
@@ -568,18 +588,25 @@ class RequestHandler(BaseHTTPRequestHandler):
                 return
 
             serve_artifact_rpc(self, endpoint, {k: unquote(v) for k, v in path_args.items()}, query)
+        elif endpoint.service == "MlflowLoggedModelArtifactsService":
+            self._drain()
+            logged_models.serve_model_file(self, decode_request(endpoint, query, b"", path_args))
         else:
-            if not endpoint.in_query:
+            if not endpoint.in_query and not _fields_all_in_path(endpoint):
                 self._require_json_content_type()
-            if endpoint.rpc not in handlers.HANDLERS and endpoint.rpc != "listArtifacts":
+            server_handler = logged_models.SERVER_HANDLERS.get(endpoint.rpc)
+            if endpoint.rpc not in handlers.HANDLERS and endpoint.rpc != "listArtifacts" and server_handler is None:
                 raise StubError(m.ErrorCode.NOT_IMPLEMENTED, f"{endpoint.service}.{endpoint.rpc} is not implemented")
-            request = decode_request(endpoint, query, self._read_body())
+            request = decode_request(endpoint, query, self._read_body(), path_args)
             if endpoint.rpc == "listArtifacts":
                 from .proxy import list_run_artifacts
 
                 response: msgspec.Struct | bytes = list_run_artifacts(self.server, request)
+            elif server_handler is not None:
+                response = server_handler(self.server, request)
             else:
                 response = handlers.HANDLERS[endpoint.rpc](self.server.store, request)
+                logged_models.after(self.server.store, endpoint.rpc, request, response)
             if decision.kind == "drop":
                 self._reset_connection()  # applied, but the client never hears so
                 return
@@ -600,6 +627,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         if path == "/_stub/reset" and self.command == "POST":
             srv.store.reset()
+            model_db.reset(srv.store)
             srv.artifacts.reset()
             srv.faults.configure([])
             with srv.counter_lock:

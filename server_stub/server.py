@@ -14,6 +14,7 @@ from .artifacts import ArtifactStore
 from .faults import FaultRule, Faults
 from .file_backend import FileBackend
 from .handlers import absolute_if_local
+from .model_db import reset as reset_models
 from .sql_store import SqlStore
 
 PROXIED_ARTIFACT_ROOT = "mlflow-artifacts:"
@@ -130,6 +131,7 @@ class StubServer:
     def reset(self) -> None:
         """Forget every experiment, run, artifact and fault, as ``POST /_stub/reset`` does."""
         self.store.reset()
+        reset_models(self.store)
         self.artifacts.reset()
         self.faults.configure([])
 

@@ -53,8 +53,9 @@ class Endpoint(NamedTuple):
 
     @property
     def in_query(self) -> bool:
-        """Whether JSON request fields travel as query parameters rather than a body."""
-        return self.method in ("GET", "DELETE")
+        """Whether JSON request fields travel as query parameters rather than a body. Only for GET: MLflow's
+        server reads every other method's fields (DELETE's too) from the JSON body, and ignores the query."""
+        return self.method == "GET"
 
 
 _encoder = msgspec.json.Encoder()
@@ -149,8 +150,11 @@ def call_binary(
     endpoint: Endpoint,
     path_args: Mapping[str, str | None],
     content: Body | None = None,
+    *,
+    request: msgspec.Struct | None = None,
 ) -> bytes:
-    """Send or fetch raw file bytes (artifact upload/download)."""
+    """Send or fetch raw file bytes (artifact upload/download); ``request``'s fields go in the query."""
     path = fill_path(endpoint, path_args)
     headers = {"Content-Type": "application/octet-stream"} if content is not None else None
-    return transport.request(endpoint.method, path, content=content, headers=headers)
+    params = (query_params(request) or None) if request is not None else None
+    return transport.request(endpoint.method, path, params=params, content=content, headers=headers)

@@ -1,9 +1,13 @@
-"""The official client (`mlflow.MlflowClient` from PyPI) runs a whole tracking workflow against the stub."""
+"""The official client (`mlflow` from PyPI) runs whole workflows against the stub: tracking, and a model's
+lifecycle (logged model, registry, aliases, loading by alias), the latter against a real server as well."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -90,21 +94,121 @@ def test_full_workflow_with_official_client(stub: StubServer, tmp_path: Path) ->
     (src / "nested" / "empty.bin").write_bytes(b"")
     client.log_artifact(first, str(src / "model.txt"), "outputs")
     client.log_artifacts(first, str(src / "nested"), "outputs/nested")
-    # MLflow 3's run-id forms (client.list_artifacts(run_id, ...)) also ask logged-models/search, which
-    # is outside the spec; the artifact-URI forms go straight through mlflow-artifacts.
-    root = client.get_run(first).info.artifact_uri
-    listed = {f.path: f for f in mlflow.artifacts.list_artifacts(artifact_uri=f"{root}/outputs", tracking_uri=stub.url)}
+    # MLflow 3's run-id forms go through logged-models/search first (a path may name a logged model).
+    listed = {f.path: f for f in client.list_artifacts(first, "outputs")}
     assert set(listed) == {"outputs/model.txt", "outputs/nested"} and listed["outputs/nested"].is_dir
-    dst = Path(
-        mlflow.artifacts.download_artifacts(
-            artifact_uri=f"{root}/outputs", dst_path=str(tmp_path / "dst"), tracking_uri=stub.url
-        )
-    )
+    assert listed["outputs/model.txt"].file_size == 7000
+    dst = Path(client.download_artifacts(first, "outputs", str(tmp_path / "dst")))
     assert hashlib.sha256((dst / "model.txt").read_bytes()).digest() == hashlib.sha256(b"weights" * 1000).digest()
     assert (dst / "nested" / "empty.bin").read_bytes() == b""
+    root = client.get_run(first).info.artifact_uri
+    by_uri = mlflow.artifacts.list_artifacts(artifact_uri=f"{root}/outputs", tracking_uri=stub.url)
+    assert {f.path for f in by_uri} == set(listed)
 
     client.delete_experiment(exp_id)
     assert client.get_experiment(exp_id).lifecycle_stage == "deleted"
     assert client.get_run(runs[2]).info.lifecycle_stage == "deleted"
     client.restore_experiment(exp_id)
     assert client.get_run(runs[2]).info.lifecycle_stage == "active"
+
+
+@pytest.fixture(params=["stub", "stub-mlruns", "mlflow"])
+def tracking_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The stub (SQLite in memory, then an mlruns folder), then a real ``mlflow server``: the same
+    assertions hold on all of them."""
+
+    with contextlib.ExitStack() as stack:
+        if request.param == "stub-mlruns":
+            folder = tmp_path_factory.mktemp("mlruns")
+            url = stack.enter_context(StubServer(port=0, backend_store_uri=str(folder / "mlruns"))).url
+        else:
+            url = request.getfixturevalue("stub_url" if request.param == "stub" else "mlflow_server_url")
+        yield from _using(url)
+
+
+def _using(url: str) -> Iterator[str]:
+    import mlflow
+
+    mlflow.set_tracking_uri(url)
+    mlflow.set_registry_uri(url)
+    try:
+        yield url
+    finally:
+        mlflow.set_tracking_uri("")
+        mlflow.set_registry_uri("")
+
+
+def test_model_lifecycle_with_official_client(tracking_url: str, tmp_path: Path) -> None:
+    import mlflow
+    import mlflow.pyfunc
+    import mlflow.sklearn
+    import numpy as np
+    from mlflow import MlflowClient
+    from mlflow.entities import LoggedModelStatus
+    from mlflow.exceptions import MlflowException
+    from sklearn.linear_model import LogisticRegression
+
+    client = MlflowClient(tracking_uri=tracking_url, registry_uri=tracking_url)
+    uniq = uuid.uuid4().hex[:10]
+    exp_id = client.create_experiment(f"lifecycle-{uniq}")
+    rng = np.random.default_rng(17)
+    features = rng.normal(size=(60, 3))
+    labels = (features[:, 0] + features[:, 1] > 0).astype(int)
+    model = LogisticRegression().fit(features, labels)
+
+    with mlflow.start_run(experiment_id=exp_id) as run:
+        info = mlflow.sklearn.log_model(model, name="clf", params={"C": "1.0"})
+        mlflow.log_metric("accuracy", float(model.score(features, labels)), model_id=info.model_id)
+    run_id = run.info.run_id
+    assert info.model_uri == f"models:/{info.model_id}" and info.model_id.startswith("m-")
+
+    logged = client.get_logged_model(info.model_id)
+    assert logged.status == LoggedModelStatus.READY and logged.source_run_id == run_id
+    location = client.get_experiment(exp_id).artifact_location
+    assert logged.artifact_location == f"{location}/models/{info.model_id}/artifacts"
+    assert logged.params == {"C": "1.0"} and [x.key for x in logged.metrics or []] == ["accuracy"]
+    outputs = client.get_run(run_id).outputs
+    assert outputs is not None and [o.model_id for o in outputs.model_outputs] == [info.model_id]
+    # MLflow 3 resolves a run's path through the run's logged models of that name.
+    listed = {f.path for f in client.list_artifacts(run_id, "clf")}
+    assert {"clf/MLmodel", "clf/requirements.txt"} <= listed, listed
+    searched = client.search_logged_models(experiment_ids=[exp_id], filter_string="name = 'clf'")
+    assert [x.model_id for x in searched] == [info.model_id]
+
+    name = f"reg-{uniq}"
+    version = mlflow.register_model(info.model_uri, name)
+    assert version.version == "1" and version.run_id == run_id
+    assert client.get_model_version_download_uri(name, "1") == logged.artifact_location
+    client.set_registered_model_alias(name, "champion", "1")
+    client.set_registered_model_tag(name, "team", "core")
+    client.set_model_version_tag(name, "1", "validated", "yes")
+
+    loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
+    assert (loaded.predict(features) == model.predict(features)).all()
+    champion = client.get_model_version_by_alias(name, "champion")
+    assert (champion.version, champion.aliases, champion.tags) == ("1", ["champion"], {"validated": "yes"})
+
+    second = client.create_model_version(name, info.model_uri, run_id=run_id, model_id=info.model_id)
+    assert second.version == "2"
+    client.set_registered_model_alias(name, "champion", "2")
+    assert client.get_registered_model(name).aliases == {"champion": "2"}
+    client.delete_model_version(name, "2")
+    assert client.get_registered_model(name).aliases == {}
+    with pytest.raises(MlflowException) as no_alias:
+        client.get_model_version_by_alias(name, "champion")
+    assert no_alias.value.error_code == "INVALID_PARAMETER_VALUE"
+
+    found = client.search_registered_models(filter_string=f"name LIKE 'reg-{uniq}%'")
+    assert [(r.name, r.tags) for r in found] == [(name, {"team": "core"})]
+    assert [v.version for v in client.search_model_versions(f"name = '{name}'")] == ["1"]
+    assert [v.version for v in client.search_model_versions(f"run_id = '{run_id}'")] == ["1"]
+
+    client.delete_registered_model(name)
+    with pytest.raises(MlflowException) as gone:
+        client.get_registered_model(name)
+    assert gone.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert client.search_model_versions(f"name = '{name}'") == []
+    client.delete_logged_model(info.model_id)
+    with pytest.raises(MlflowException) as deleted:
+        client.get_logged_model(info.model_id)
+    assert deleted.value.error_code == "RESOURCE_DOES_NOT_EXIST"

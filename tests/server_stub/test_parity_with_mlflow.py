@@ -25,11 +25,26 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.server_stub.parity_scenarios import SCENARIOS, UNIQ_LEN, UNIQ_PREFIX, JsonValue, Scenario, Step
+from tests.server_stub import parity_registry
+from tests.server_stub.parity_scenarios import SCENARIOS as TRACKING_SCENARIOS
+from tests.server_stub.parity_scenarios import UNIQ_LEN, UNIQ_PREFIX, JsonValue, Scenario, Step
 
 TIMEOUT = 60.0
 PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
-TIME_KEYS = frozenset({"creation_time", "last_update_time", "start_time", "end_time", "timestamp"})
+TIME_KEYS = frozenset(
+    {
+        "creation_time",
+        "last_update_time",
+        "start_time",
+        "end_time",
+        "timestamp",
+        # the registry's and logged models' times
+        "creation_timestamp",
+        "last_updated_timestamp",
+        "creation_timestamp_ms",
+        "last_updated_timestamp_ms",
+    }
+)
 SERVER_CLOCK_MS = 10**12  # times at or above this came from a server clock; scenarios only send smaller ones
 GENERATED_RUN_NAME = re.compile(r"[a-z]+-[a-z]+-\d{1,4}")  # MLflow's "<adjective>-<noun>-<0..1000>"
 HEX32 = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
@@ -38,6 +53,7 @@ ARTIFACT_URI_EXP = re.compile(r"(mlflow-artifacts:/)(\d+)")
 # between the two servers; scenarios name such folders "<uniq>-relative/...".
 SERVER_CWD = re.compile(r"/[^\s\"']*?/(?=<uniq>-relative/)")
 RUN_DATA_LISTS = frozenset({"params", "metrics", "tags"})
+SCENARIOS = (*TRACKING_SCENARIOS, *parity_registry.SCENARIOS)
 LONG_STRING = 100
 
 

@@ -692,6 +692,21 @@ artifacts_abort_multipart_upload <- function(artifact_path, path = NULL, upload_
                          list(path = path, upload_id = upload_id)))
 }
 
+#' Streams the raw bytes of one file of a logged model, named relative to the model's artifact root.
+#' A missing artifact_file_path is BAD_REQUEST.
+#'
+#' \code{GET /ajax-api/2.0/mlflow/logged-models/\{model_id\}/artifacts/files}
+#' @param model_id (character, required) ID of the logged model, sent in the URL path.
+#' @param artifact_file_path (character) Path of the file relative to the model's artifact root,
+#'   e.g. "MLmodel".
+#' @param client An \code{mlflow_client}; by default one configured from the environment.
+#' @return The content as a raw vector.
+#' @export
+artifacts_get_logged_model_artifact <- function(model_id, artifact_file_path = NULL, client = mlflow_client()) {
+  response <- .mlflow_send(client, "GET", paste0("/ajax-api/2.0/mlflow/logged-models/", .path_segment(model_id, FALSE), "/artifacts/files"), query = .query_string("mlflow.artifacts.GetLoggedModelArtifact", list(artifact_file_path = artifact_file_path)))
+  httr::content(response, as = "raw")
+}
+
 #' Creates a registered model with no versions. Fails with RESOURCE_ALREADY_EXISTS when the name is
 #' already taken.
 #'
@@ -837,12 +852,12 @@ update_model_version <- function(name, version, description = NULL, client = mlf
 #' @param name (character, required) Name of the registered model.
 #' @param version (character, required) Version number to move.
 #' @param stage (character, required) Target stage: "None", "Staging", "Production" or "Archived".
-#' @param archive_existing_versions (logical, required) Whether versions already in the target stage
-#'   move to "Archived".
+#' @param archive_existing_versions (logical) Whether versions already in the target stage move to
+#'   "Archived"; false when left out (MLflow does not require it).
 #' @param client An \code{mlflow_client}; by default one configured from the environment.
 #' @return A list: the parsed TransitionModelVersionStageResponse (model_version).
 #' @export
-transition_model_version_stage <- function(name, version, stage, archive_existing_versions, client =
+transition_model_version_stage <- function(name, version, stage, archive_existing_versions = NULL, client =
                                            mlflow_client()) {
   .mlflow_call(client, "POST", "/api/2.0/mlflow/model-versions/transition-stage", "mlflow.TransitionModelVersionStage",
                list(name = name, version = version, stage = stage, archive_existing_versions = archive_existing_versions))
@@ -911,11 +926,11 @@ get_model_version_download_uri <- function(name, version, client = mlflow_client
 #' \code{POST /api/2.0/mlflow/registered-models/set-tag}
 #' @param name (character, required) Name of the model to tag.
 #' @param key (character, required) Tag name.
-#' @param value (character, required) Tag value.
+#' @param value (character) Tag value; MLflow stores an empty value when it is left out.
 #' @param client An \code{mlflow_client}; by default one configured from the environment.
 #' @return A list: the parsed SetRegisteredModelTagResponse (nothing).
 #' @export
-set_registered_model_tag <- function(name, key, value, client = mlflow_client()) {
+set_registered_model_tag <- function(name, key, value = NULL, client = mlflow_client()) {
   invisible(.mlflow_call(client, "POST", "/api/2.0/mlflow/registered-models/set-tag", "mlflow.SetRegisteredModelTag",
                          list(name = name, key = key, value = value)))
 }
@@ -926,11 +941,11 @@ set_registered_model_tag <- function(name, key, value, client = mlflow_client())
 #' @param name (character, required) Name of the registered model.
 #' @param version (character, required) Version number to tag.
 #' @param key (character, required) Tag name.
-#' @param value (character, required) Tag value.
+#' @param value (character) Tag value; MLflow stores an empty value when it is left out.
 #' @param client An \code{mlflow_client}; by default one configured from the environment.
 #' @return A list: the parsed SetModelVersionTagResponse (nothing).
 #' @export
-set_model_version_tag <- function(name, version, key, value, client = mlflow_client()) {
+set_model_version_tag <- function(name, version, key, value = NULL, client = mlflow_client()) {
   invisible(.mlflow_call(client, "POST", "/api/2.0/mlflow/model-versions/set-tag", "mlflow.SetModelVersionTag",
                          list(name = name, version = version, key = key, value = value)))
 }

@@ -451,6 +451,11 @@
     path = list(kind = "string"),
     upload_id = list(kind = "string")
   ),
+  "mlflow.artifacts.GetLoggedModelArtifact.Response" = list(),
+  "mlflow.artifacts.GetLoggedModelArtifact" = list(
+    model_id = list(kind = "string"),
+    artifact_file_path = list(kind = "string")
+  ),
   "mlflow.RegisteredModel" = list(
     name = list(kind = "string"),
     creation_timestamp = list(kind = "int64"),

@@ -487,7 +487,7 @@ print.mlflow_client <- function(x, ...) {
 # One JSON RPC: GET sends the fields as query parameters, anything else as a JSON body.
 .mlflow_call <- function(client, method, path, type, args, retry_safe = TRUE) {
   args <- args[!vapply(args, is.null, logical(1))]
-  if (method == "GET" || method == "DELETE") {
+  if (method == "GET") {  # MLflow reads every other method's fields (DELETE's too) from the JSON body
     response <- .mlflow_send(client, method, path, query = .query_string(type, args), retry_safe = retry_safe)
   } else {
     body <- .encode_message(args, type)

@@ -14,6 +14,8 @@ from .models import (
     ArtifactsDeleteArtifactResponse,
     ArtifactsDownloadArtifact,
     ArtifactsDownloadArtifactResponse,
+    ArtifactsGetLoggedModelArtifact,
+    ArtifactsGetLoggedModelArtifactResponse,
     ArtifactsListArtifacts,
     ArtifactsListArtifactsResponse,
     ArtifactsUploadArtifact,
@@ -176,6 +178,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint('createMultipartUpload', 'MlflowArtifactsService', 'POST', '/api/2.0/mlflow-artifacts/mpu/create/{artifact_path}', ArtifactsCreateMultipartUpload, ArtifactsCreateMultipartUploadResponse, '2.0', 'json', 'json', ('artifact_path',), True, ('artifact_path',)),
     Endpoint('completeMultipartUpload', 'MlflowArtifactsService', 'POST', '/api/2.0/mlflow-artifacts/mpu/complete/{artifact_path}', ArtifactsCompleteMultipartUpload, ArtifactsCompleteMultipartUploadResponse, '2.0', 'json', 'json', ('artifact_path',), True, ('artifact_path',)),
     Endpoint('abortMultipartUpload', 'MlflowArtifactsService', 'POST', '/api/2.0/mlflow-artifacts/mpu/abort/{artifact_path}', ArtifactsAbortMultipartUpload, ArtifactsAbortMultipartUploadResponse, '2.0', 'json', 'json', ('artifact_path',), True, ('artifact_path',)),
+    Endpoint('getLoggedModelArtifact', 'MlflowLoggedModelArtifactsService', 'GET', '/ajax-api/2.0/mlflow/logged-models/{model_id}/artifacts/files', ArtifactsGetLoggedModelArtifact, ArtifactsGetLoggedModelArtifactResponse, '3.0', 'json', 'binary', ('model_id',), True),
     Endpoint('createRegisteredModel', 'ModelRegistryService', 'POST', '/api/2.0/mlflow/registered-models/create', CreateRegisteredModel, CreateRegisteredModelResponse, '2.0', 'json', 'json', (), False),
     Endpoint('renameRegisteredModel', 'ModelRegistryService', 'POST', '/api/2.0/mlflow/registered-models/rename', RenameRegisteredModel, RenameRegisteredModelResponse, '2.0', 'json', 'json', (), True),
     Endpoint('updateRegisteredModel', 'ModelRegistryService', 'PATCH', '/api/2.0/mlflow/registered-models/update', UpdateRegisteredModel, UpdateRegisteredModelResponse, '2.0', 'json', 'json', (), True),
@@ -464,131 +467,138 @@ def artifacts_abort_multipart_upload(transport: Transport, request: ArtifactsAbo
     return call(transport, ENDPOINTS[42], request, ArtifactsAbortMultipartUploadResponse, {'artifact_path': artifact_path})
 
 
+def artifacts_get_logged_model_artifact(transport: Transport, request: ArtifactsGetLoggedModelArtifact) -> bytes:
+    """Streams the raw bytes of one file of a logged model, named relative to the model's artifact
+    root. A missing artifact_file_path is BAD_REQUEST.
+    """
+    return call_binary(transport, ENDPOINTS[43], {'model_id': request.model_id}, request=request)
+
+
 def create_registered_model(transport: Transport, request: CreateRegisteredModel) -> CreateRegisteredModelResponse:
     """Creates a registered model with no versions. Fails with RESOURCE_ALREADY_EXISTS when the
     name is already taken.
     """
-    return call(transport, ENDPOINTS[43], request, CreateRegisteredModelResponse)
+    return call(transport, ENDPOINTS[44], request, CreateRegisteredModelResponse)
 
 
 def rename_registered_model(transport: Transport, request: RenameRegisteredModel) -> RenameRegisteredModelResponse:
     """Gives a registered model (and so all its versions) a new name.
     """
-    return call(transport, ENDPOINTS[44], request, RenameRegisteredModelResponse)
+    return call(transport, ENDPOINTS[45], request, RenameRegisteredModelResponse)
 
 
 def update_registered_model(transport: Transport, request: UpdateRegisteredModel) -> UpdateRegisteredModelResponse:
     """Changes the description of a registered model.
     """
-    return call(transport, ENDPOINTS[45], request, UpdateRegisteredModelResponse)
+    return call(transport, ENDPOINTS[46], request, UpdateRegisteredModelResponse)
 
 
 def delete_registered_model(transport: Transport, request: DeleteRegisteredModel) -> DeleteRegisteredModelResponse:
     """Deletes a registered model with all its versions, for good.
     """
-    return call(transport, ENDPOINTS[46], request, DeleteRegisteredModelResponse)
+    return call(transport, ENDPOINTS[47], request, DeleteRegisteredModelResponse)
 
 
 def get_registered_model(transport: Transport, request: GetRegisteredModel) -> GetRegisteredModelResponse:
     """Fetches one registered model by name.
     """
-    return call(transport, ENDPOINTS[47], request, GetRegisteredModelResponse)
+    return call(transport, ENDPOINTS[48], request, GetRegisteredModelResponse)
 
 
 def search_registered_models(transport: Transport, request: SearchRegisteredModels) -> SearchRegisteredModelsResponse:
     """Finds registered models matching a filter, one page at a time.
     """
-    return call(transport, ENDPOINTS[48], request, SearchRegisteredModelsResponse)
+    return call(transport, ENDPOINTS[49], request, SearchRegisteredModelsResponse)
 
 
 def get_latest_versions(transport: Transport, request: GetLatestVersions) -> GetLatestVersionsResponse:
     """Returns the newest version of a registered model in each requested stage. Served both as
     POST (JSON body) and GET (query parameters).
     """
-    return call(transport, ENDPOINTS[49], request, GetLatestVersionsResponse)
+    return call(transport, ENDPOINTS[50], request, GetLatestVersionsResponse)
 
 
 def create_model_version(transport: Transport, request: CreateModelVersion) -> CreateModelVersionResponse:
     """Creates the next version of a registered model from a model's files.
     """
-    return call(transport, ENDPOINTS[51], request, CreateModelVersionResponse)
+    return call(transport, ENDPOINTS[52], request, CreateModelVersionResponse)
 
 
 def update_model_version(transport: Transport, request: UpdateModelVersion) -> UpdateModelVersionResponse:
     """Changes the description of a model version.
     """
-    return call(transport, ENDPOINTS[52], request, UpdateModelVersionResponse)
+    return call(transport, ENDPOINTS[53], request, UpdateModelVersionResponse)
 
 
 def transition_model_version_stage(transport: Transport, request: TransitionModelVersionStage) -> TransitionModelVersionStageResponse:
     """Moves a model version to another stage, optionally archiving the versions already in that
     stage.
     """
-    return call(transport, ENDPOINTS[53], request, TransitionModelVersionStageResponse)
+    return call(transport, ENDPOINTS[54], request, TransitionModelVersionStageResponse)
 
 
 def delete_model_version(transport: Transport, request: DeleteModelVersion) -> DeleteModelVersionResponse:
     """Deletes one model version, for good.
     """
-    return call(transport, ENDPOINTS[54], request, DeleteModelVersionResponse)
+    return call(transport, ENDPOINTS[55], request, DeleteModelVersionResponse)
 
 
 def get_model_version(transport: Transport, request: GetModelVersion) -> GetModelVersionResponse:
     """Fetches one model version by model name and version number.
     """
-    return call(transport, ENDPOINTS[55], request, GetModelVersionResponse)
+    return call(transport, ENDPOINTS[56], request, GetModelVersionResponse)
 
 
 def search_model_versions(transport: Transport, request: SearchModelVersions) -> SearchModelVersionsResponse:
     """Finds model versions matching a filter, one page at a time.
     """
-    return call(transport, ENDPOINTS[56], request, SearchModelVersionsResponse)
+    return call(transport, ENDPOINTS[57], request, SearchModelVersionsResponse)
 
 
 def get_model_version_download_uri(transport: Transport, request: GetModelVersionDownloadUri) -> GetModelVersionDownloadUriResponse:
     """Returns the URI from which a model version's files can be downloaded.
     """
-    return call(transport, ENDPOINTS[57], request, GetModelVersionDownloadUriResponse)
+    return call(transport, ENDPOINTS[58], request, GetModelVersionDownloadUriResponse)
 
 
 def set_registered_model_tag(transport: Transport, request: SetRegisteredModelTag) -> SetRegisteredModelTagResponse:
     """Sets a tag on a registered model, replacing any earlier value of that key.
     """
-    return call(transport, ENDPOINTS[58], request, SetRegisteredModelTagResponse)
+    return call(transport, ENDPOINTS[59], request, SetRegisteredModelTagResponse)
 
 
 def set_model_version_tag(transport: Transport, request: SetModelVersionTag) -> SetModelVersionTagResponse:
     """Sets a tag on a model version, replacing any earlier value of that key.
     """
-    return call(transport, ENDPOINTS[59], request, SetModelVersionTagResponse)
+    return call(transport, ENDPOINTS[60], request, SetModelVersionTagResponse)
 
 
 def delete_registered_model_tag(transport: Transport, request: DeleteRegisteredModelTag) -> DeleteRegisteredModelTagResponse:
     """Removes a tag from a registered model.
     """
-    return call(transport, ENDPOINTS[60], request, DeleteRegisteredModelTagResponse)
+    return call(transport, ENDPOINTS[61], request, DeleteRegisteredModelTagResponse)
 
 
 def delete_model_version_tag(transport: Transport, request: DeleteModelVersionTag) -> DeleteModelVersionTagResponse:
     """Removes a tag from a model version.
     """
-    return call(transport, ENDPOINTS[61], request, DeleteModelVersionTagResponse)
+    return call(transport, ENDPOINTS[62], request, DeleteModelVersionTagResponse)
 
 
 def set_registered_model_alias(transport: Transport, request: SetRegisteredModelAlias) -> SetRegisteredModelAliasResponse:
     """Points an alias of a registered model at one of its versions, moving the alias if it pointed
     elsewhere.
     """
-    return call(transport, ENDPOINTS[62], request, SetRegisteredModelAliasResponse)
+    return call(transport, ENDPOINTS[63], request, SetRegisteredModelAliasResponse)
 
 
 def delete_registered_model_alias(transport: Transport, request: DeleteRegisteredModelAlias) -> DeleteRegisteredModelAliasResponse:
     """Removes an alias from a registered model.
     """
-    return call(transport, ENDPOINTS[63], request, DeleteRegisteredModelAliasResponse)
+    return call(transport, ENDPOINTS[64], request, DeleteRegisteredModelAliasResponse)
 
 
 def get_model_version_by_alias(transport: Transport, request: GetModelVersionByAlias) -> GetModelVersionByAliasResponse:
     """Fetches the model version an alias points at.
     """
-    return call(transport, ENDPOINTS[64], request, GetModelVersionByAliasResponse)
+    return call(transport, ENDPOINTS[65], request, GetModelVersionByAliasResponse)

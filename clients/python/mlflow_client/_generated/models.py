@@ -1210,6 +1210,20 @@ class ArtifactsAbortMultipartUpload(msgspec.Struct, kw_only=True, omit_defaults=
     upload_id: str | None = None
 
 
+class ArtifactsGetLoggedModelArtifactResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Reply of getLoggedModelArtifact. Unused: the body is the file's raw bytes."""
+
+
+class ArtifactsGetLoggedModelArtifact(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Request of getLoggedModelArtifact (a Flask route in MLflow, with no proto message of its
+    own)."""
+
+    #: ID of the logged model, sent in the URL path.
+    model_id: str | None = None
+    #: Path of the file relative to the model's artifact root, e.g. "MLmodel".
+    artifact_file_path: str | None = None
+
+
 class ModelVersionTag(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A key/value tag on a model version."""
 
@@ -1532,7 +1546,8 @@ class TransitionModelVersionStage(msgspec.Struct, kw_only=True, omit_defaults=Tr
     version: str | None = None
     #: Target stage: "None", "Staging", "Production" or "Archived".
     stage: str | None = None
-    #: Whether versions already in the target stage move to "Archived".
+    #: Whether versions already in the target stage move to "Archived"; false when left out
+    #: (MLflow does not require it).
     archive_existing_versions: bool | None = None
 
 
@@ -1616,7 +1631,7 @@ class SetRegisteredModelTag(msgspec.Struct, kw_only=True, omit_defaults=True):
     name: str | None = None
     #: Tag name.
     key: str | None = None
-    #: Tag value.
+    #: Tag value; MLflow stores an empty value when it is left out.
     value: str | None = None
 
 
@@ -1633,7 +1648,7 @@ class SetModelVersionTag(msgspec.Struct, kw_only=True, omit_defaults=True):
     version: str | None = None
     #: Tag name.
     key: str | None = None
-    #: Tag value.
+    #: Tag value; MLflow stores an empty value when it is left out.
     value: str | None = None
 
 
@@ -1721,6 +1736,8 @@ __all__ = [
     'ArtifactsDownloadArtifact',
     'ArtifactsDownloadArtifactResponse',
     'ArtifactsFileInfo',
+    'ArtifactsGetLoggedModelArtifact',
+    'ArtifactsGetLoggedModelArtifactResponse',
     'ArtifactsListArtifacts',
     'ArtifactsListArtifactsResponse',
     'ArtifactsMultipartUploadCredential',

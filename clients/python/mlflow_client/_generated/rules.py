@@ -179,6 +179,9 @@ FIELD_RULES: dict[str, dict[str, FieldRule]] = {
     'LogLoggedModelParamsRequest': {
         'model_id': FieldRule(required=True),
     },
+    'ArtifactsGetLoggedModelArtifact': {
+        'model_id': FieldRule(required=True),
+    },
     'CreateRegisteredModel': {
         'name': FieldRule(required=True),
     },
@@ -209,7 +212,6 @@ FIELD_RULES: dict[str, dict[str, FieldRule]] = {
         'name': FieldRule(required=True),
         'version': FieldRule(required=True),
         'stage': FieldRule(required=True),
-        'archive_existing_versions': FieldRule(required=True),
     },
     'DeleteModelVersion': {
         'name': FieldRule(required=True),
@@ -226,13 +228,11 @@ FIELD_RULES: dict[str, dict[str, FieldRule]] = {
     'SetRegisteredModelTag': {
         'name': FieldRule(required=True),
         'key': FieldRule(required=True),
-        'value': FieldRule(required=True),
     },
     'SetModelVersionTag': {
         'name': FieldRule(required=True),
         'version': FieldRule(required=True),
         'key': FieldRule(required=True),
-        'value': FieldRule(required=True),
     },
     'DeleteRegisteredModelTag': {
         'name': FieldRule(required=True),

@@ -114,7 +114,7 @@ public final class HttpTransport implements AutoCloseable {
 
     /**
      * Sends a JSON request message and parses the answer into a message like {@code responseType}. With
-     * {@code inQuery} the request's fields travel as query parameters (GET, DELETE), else as a JSON body.
+     * {@code inQuery} the request's fields travel as query parameters (GET), else as a JSON body.
      */
     @SuppressWarnings("unchecked")
     public <T extends Message> T callJson(String method, String path, boolean inQuery, Message request,
@@ -129,6 +129,11 @@ public final class HttpTransport implements AutoCloseable {
         Message.Builder builder = responseType.newBuilderForType();
         JsonCodec.merge(answer, builder);
         return (T) builder.build();
+    }
+
+    /** Fetches raw bytes, with {@code request}'s fields as query parameters (a download named by fields). */
+    public byte[] callBinaryQuery(String method, String path, Message request, boolean idempotent) {
+        return send(method, path, JsonCodec.queryParams(request), null, null, idempotent);
     }
 
     /** Sends raw bytes ({@code content}, may be null) and returns the raw answer (artifact up/download). */
