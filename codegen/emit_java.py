@@ -131,7 +131,7 @@ def _method(api: Api, names: JavaNames, rpc: Rpc, imports: set[str]) -> list[str
     else:
         args = [f"{request_type} request", *path_args]
         params.insert(0, "@param request the request message")
-        in_query = "true" if binding.method in ("GET", "DELETE") else "false"
+        in_query = "true" if binding.method == "GET" else "false"  # MLflow reads a DELETE's fields from its body
         returns = response_type
         call = (
             f"transport.callJson(\n                {method}, {path}, {in_query}, request,\n"
@@ -175,9 +175,9 @@ def emit_client(api: Api, names: JavaNames, service: str) -> str:
             [
                 "",
                 f"<p>One method per RPC of {{@code {service}}}; each sends the first HTTP binding the spec gives",
-                "it. GET and DELETE requests carry their fields as query parameters, others as a JSON body with",
-                "proto field names. Failures raise {@link MlflowException} (retries as {@link",
-                "org.mlflowclient.runtime.RetryPolicy} says). Thread-safe.",
+                "it. GET requests carry their fields as query parameters, others (DELETE too: MLflow reads them",
+                "there) as a JSON body with proto field names. Failures raise {@link MlflowException} (retries as",
+                "{@link org.mlflowclient.runtime.RetryPolicy} says). Thread-safe.",
                 "",
                 "<pre>{@code",
                 f"{cls} client = {cls}.fromEnv(); // MLFLOW_TRACKING_URI, credentials, TLS, retries",

@@ -484,10 +484,11 @@ print.mlflow_client <- function(x, ...) {
   jsonlite::parse_json(text, simplifyVector = FALSE, bigint_as_char = TRUE)
 }
 
-# One JSON RPC: GET sends the fields as query parameters, anything else as a JSON body.
+# One JSON RPC: GET sends the fields as query parameters, anything else as a JSON body. DELETE too: MLflow
+# reads a DELETE's fields from its JSON body only, as its own client sends them; one without fields sends none.
 .mlflow_call <- function(client, method, path, type, args, retry_safe = TRUE) {
   args <- args[!vapply(args, is.null, logical(1))]
-  if (method == "GET" || method == "DELETE") {
+  if (method == "GET" || (method == "DELETE" && length(args) == 0)) {
     response <- .mlflow_send(client, method, path, query = .query_string(type, args), retry_safe = retry_safe)
   } else {
     body <- .encode_message(args, type)

@@ -11,9 +11,9 @@ import org.mlflowclient.runtime.MlflowException;
  * the server's artifact root.
  *
  * <p>One method per RPC of {@code MlflowArtifactsService}; each sends the first HTTP binding the spec gives
- * it. GET and DELETE requests carry their fields as query parameters, others as a JSON body with
- * proto field names. Failures raise {@link MlflowException} (retries as {@link
- * org.mlflowclient.runtime.RetryPolicy} says). Thread-safe.
+ * it. GET requests carry their fields as query parameters, others (DELETE too: MLflow reads them
+ * there) as a JSON body with proto field names. Failures raise {@link MlflowException} (retries as
+ * {@link org.mlflowclient.runtime.RetryPolicy} says). Thread-safe.
  *
  * <pre>{@code
  * MlflowArtifactsServiceClient client = MlflowArtifactsServiceClient.fromEnv(); // MLFLOW_TRACKING_URI, credentials, TLS, retries
@@ -102,7 +102,7 @@ public final class MlflowArtifactsServiceClient implements AutoCloseable {
      */
     public Artifacts.DeleteArtifact.Response deleteArtifact(Artifacts.DeleteArtifact request, String artifactPath) {
         return transport.callJson(
-                "DELETE", "/api/2.0/mlflow-artifacts/artifacts/" + HttpTransport.encodePath(requireArg(artifactPath, "artifact_path")), true, request,
+                "DELETE", "/api/2.0/mlflow-artifacts/artifacts/" + HttpTransport.encodePath(requireArg(artifactPath, "artifact_path")), false, request,
                 Artifacts.DeleteArtifact.Response.getDefaultInstance(), true);
     }
 

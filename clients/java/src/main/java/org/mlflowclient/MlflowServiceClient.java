@@ -10,9 +10,9 @@ import org.mlflowclient.runtime.MlflowException;
  * Tracking server endpoints, all below /api/2.0/mlflow.
  *
  * <p>One method per RPC of {@code MlflowService}; each sends the first HTTP binding the spec gives
- * it. GET and DELETE requests carry their fields as query parameters, others as a JSON body with
- * proto field names. Failures raise {@link MlflowException} (retries as {@link
- * org.mlflowclient.runtime.RetryPolicy} says). Thread-safe.
+ * it. GET requests carry their fields as query parameters, others (DELETE too: MLflow reads them
+ * there) as a JSON body with proto field names. Failures raise {@link MlflowException} (retries as
+ * {@link org.mlflowclient.runtime.RetryPolicy} says). Thread-safe.
  *
  * <pre>{@code
  * MlflowServiceClient client = MlflowServiceClient.fromEnv(); // MLFLOW_TRACKING_URI, credentials, TLS, retries
@@ -503,7 +503,7 @@ public final class MlflowServiceClient implements AutoCloseable {
      */
     public Tracking.DeleteLoggedModel.Response deleteLoggedModel(Tracking.DeleteLoggedModel request) {
         return transport.callJson(
-                "DELETE", "/api/2.0/mlflow/logged-models/" + HttpTransport.encodeSegment(requireArg(request.hasModelId() ? request.getModelId() : null, "model_id")), true, request,
+                "DELETE", "/api/2.0/mlflow/logged-models/" + HttpTransport.encodeSegment(requireArg(request.hasModelId() ? request.getModelId() : null, "model_id")), false, request,
                 Tracking.DeleteLoggedModel.Response.getDefaultInstance(), true);
     }
 
@@ -548,7 +548,7 @@ public final class MlflowServiceClient implements AutoCloseable {
      */
     public Tracking.DeleteLoggedModelTag.Response deleteLoggedModelTag(Tracking.DeleteLoggedModelTag request) {
         return transport.callJson(
-                "DELETE", "/api/2.0/mlflow/logged-models/" + HttpTransport.encodeSegment(requireArg(request.hasModelId() ? request.getModelId() : null, "model_id")) + "/tags/" + HttpTransport.encodeSegment(requireArg(request.hasTagKey() ? request.getTagKey() : null, "tag_key")), true, request,
+                "DELETE", "/api/2.0/mlflow/logged-models/" + HttpTransport.encodeSegment(requireArg(request.hasModelId() ? request.getModelId() : null, "model_id")) + "/tags/" + HttpTransport.encodeSegment(requireArg(request.hasTagKey() ? request.getTagKey() : null, "tag_key")), false, request,
                 Tracking.DeleteLoggedModelTag.Response.getDefaultInstance(), true);
     }
 

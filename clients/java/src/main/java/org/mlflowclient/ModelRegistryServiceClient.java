@@ -10,9 +10,9 @@ import org.mlflowclient.runtime.MlflowException;
  * Model Registry endpoints, all below /api/2.0/mlflow.
  *
  * <p>One method per RPC of {@code ModelRegistryService}; each sends the first HTTP binding the spec gives
- * it. GET and DELETE requests carry their fields as query parameters, others as a JSON body with
- * proto field names. Failures raise {@link MlflowException} (retries as {@link
- * org.mlflowclient.runtime.RetryPolicy} says). Thread-safe.
+ * it. GET requests carry their fields as query parameters, others (DELETE too: MLflow reads them
+ * there) as a JSON body with proto field names. Failures raise {@link MlflowException} (retries as
+ * {@link org.mlflowclient.runtime.RetryPolicy} says). Thread-safe.
  *
  * <pre>{@code
  * ModelRegistryServiceClient client = ModelRegistryServiceClient.fromEnv(); // MLFLOW_TRACKING_URI, credentials, TLS, retries
@@ -108,7 +108,7 @@ public final class ModelRegistryServiceClient implements AutoCloseable {
     public ModelRegistry.DeleteRegisteredModel.Response deleteRegisteredModel(
             ModelRegistry.DeleteRegisteredModel request) {
         return transport.callJson(
-                "DELETE", "/api/2.0/mlflow/registered-models/delete", true, request,
+                "DELETE", "/api/2.0/mlflow/registered-models/delete", false, request,
                 ModelRegistry.DeleteRegisteredModel.Response.getDefaultInstance(), true);
     }
 
@@ -217,7 +217,7 @@ public final class ModelRegistryServiceClient implements AutoCloseable {
      */
     public ModelRegistry.DeleteModelVersion.Response deleteModelVersion(ModelRegistry.DeleteModelVersion request) {
         return transport.callJson(
-                "DELETE", "/api/2.0/mlflow/model-versions/delete", true, request,
+                "DELETE", "/api/2.0/mlflow/model-versions/delete", false, request,
                 ModelRegistry.DeleteModelVersion.Response.getDefaultInstance(), true);
     }
 
@@ -310,7 +310,7 @@ public final class ModelRegistryServiceClient implements AutoCloseable {
     public ModelRegistry.DeleteRegisteredModelTag.Response deleteRegisteredModelTag(
             ModelRegistry.DeleteRegisteredModelTag request) {
         return transport.callJson(
-                "DELETE", "/api/2.0/mlflow/registered-models/delete-tag", true, request,
+                "DELETE", "/api/2.0/mlflow/registered-models/delete-tag", false, request,
                 ModelRegistry.DeleteRegisteredModelTag.Response.getDefaultInstance(), true);
     }
 
@@ -326,7 +326,7 @@ public final class ModelRegistryServiceClient implements AutoCloseable {
     public ModelRegistry.DeleteModelVersionTag.Response deleteModelVersionTag(
             ModelRegistry.DeleteModelVersionTag request) {
         return transport.callJson(
-                "DELETE", "/api/2.0/mlflow/model-versions/delete-tag", true, request,
+                "DELETE", "/api/2.0/mlflow/model-versions/delete-tag", false, request,
                 ModelRegistry.DeleteModelVersionTag.Response.getDefaultInstance(), true);
     }
 
@@ -359,7 +359,7 @@ public final class ModelRegistryServiceClient implements AutoCloseable {
     public ModelRegistry.DeleteRegisteredModelAlias.Response deleteRegisteredModelAlias(
             ModelRegistry.DeleteRegisteredModelAlias request) {
         return transport.callJson(
-                "DELETE", "/api/2.0/mlflow/registered-models/alias", true, request,
+                "DELETE", "/api/2.0/mlflow/registered-models/alias", false, request,
                 ModelRegistry.DeleteRegisteredModelAlias.Response.getDefaultInstance(), true);
     }
 

@@ -114,7 +114,9 @@ public final class HttpTransport implements AutoCloseable {
 
     /**
      * Sends a JSON request message and parses the answer into a message like {@code responseType}. With
-     * {@code inQuery} the request's fields travel as query parameters (GET, DELETE), else as a JSON body.
+     * {@code inQuery} the request's fields travel as query parameters (GET), else as a JSON body. A DELETE
+     * with no fields beyond its path sends no body: MLflow reads a DELETE's fields from a JSON body only, as
+     * its own client sends them.
      */
     @SuppressWarnings("unchecked")
     public <T extends Message> T callJson(String method, String path, boolean inQuery, Message request,
@@ -122,6 +124,8 @@ public final class HttpTransport implements AutoCloseable {
         byte[] answer;
         if (inQuery) {
             answer = send(method, path, JsonCodec.queryParams(request), null, null, idempotent);
+        } else if ("DELETE".equals(method) && request.getAllFields().isEmpty()) {
+            answer = send(method, path, List.of(), null, null, idempotent);
         } else {
             byte[] body = JsonCodec.toJson(request).getBytes(StandardCharsets.UTF_8);
             answer = send(method, path, List.of(), body, "application/json", idempotent);
