@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, urlencode
 from conformance_tests._proxy import Exchange, Forward, Mutation
 
 SEARCHES = ("/experiments/search", "/runs/search", "/metrics/get-history")
+MODEL_SEARCHES = ("/registered-models/search", "/model-versions/search", "/logged-models/search")
+MODEL_ITEMS = ("registered_models", "model_versions", "models")
 
 
 def _load(data: bytes) -> Any:
@@ -106,14 +108,16 @@ def _pop(*keys: str) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
-def _overlapping_pages() -> Mutation:
+def _overlapping_pages(
+    routes: tuple[str, ...] = SEARCHES, keys: tuple[str, ...] = ("runs", "experiments", "metrics")
+) -> Mutation:
     """Each page after the first repeats the last item of the page before it."""
     last: dict[str, Any] = {}
 
     def after(ex: Exchange, fwd: Forward) -> None:
         data = _load(ex.answer)
-        key = next((k for k in ("runs", "experiments", "metrics") if isinstance(data, dict) and data.get(k)), None)
-        if not ex.route.endswith(SEARCHES) or key is None or not isinstance(data, dict):
+        key = next((k for k in keys if isinstance(data, dict) and data.get(k)), None)
+        if not ex.route.endswith(routes) or key is None or not isinstance(data, dict):
             return
         if "page_token" in ex.path or b"page_token" in ex.body:
             data[key] = [last[ex.route], *data[key]]
@@ -258,6 +262,61 @@ def _drop_code(ex: Exchange, d: dict[str, Any]) -> None:
     d.pop("error_code", None)
 
 
+# -- the registry and logged models ---------------------------------------------------------------------
+
+
+def _empty_lists(d: dict[str, Any]) -> dict[str, Any]:
+    """FastTrackML's registry search: a well-formed answer that never lists anything."""
+    return {k: [] for k in MODEL_ITEMS if k in d} or {k: [] for k in MODEL_ITEMS[:2]}
+
+
+def _global_version_numbers() -> Mutation:
+    """Number versions with one counter across every model (the answer of create only, as a server that
+    numbered globally would answer)."""
+    counter = [0]
+
+    def after(ex: Exchange, fwd: Forward) -> None:
+        data = _load(ex.answer)
+        if ex.route.endswith("/model-versions/create") and ex.status == 200 and isinstance(data, dict):
+            counter[0] += 1
+            data.get("model_version", {})["version"] = str(counter[0] + 100)
+            ex.answer = json.dumps(data).encode()
+
+    return Mutation(after=after)
+
+
+def _drop_aliases(d: dict[str, Any]) -> dict[str, Any]:
+    for entity in (d.get("registered_model"), d.get("model_version")):
+        if isinstance(entity, dict):
+            entity.pop("aliases", None)
+    return d
+
+
+def _stale_alias(ex: Exchange, fwd: Forward) -> None:
+    """An alias that outlives its version (or its deletion): the lookup still answers the version it named."""
+    if ex.method == "GET" and ex.route.endswith("/registered-models/alias") and _is_error(ex):
+        query = dict(parse_qsl(ex.path.partition("?")[2]))
+        version = {"name": query.get("name", ""), "version": "1", "aliases": [query.get("alias", "")]}
+        _answer(ex, 200, {"model_version": version})
+
+
+def _never_archive(d: dict[str, Any]) -> None:
+    if "archive_existing_versions" in d:
+        d["archive_existing_versions"] = False
+
+
+def _is_one_logged_model(ex: Exchange) -> bool:
+    return re.search(r"/logged-models/(?!search$)[^/]+$", ex.route) is not None
+
+
+def _no_files(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if k != "files"}
+
+
+def _is(method: str, *suffixes: str) -> Callable[[Exchange, Any], bool]:
+    return lambda ex, body: ex.method == method and ex.route.endswith(suffixes)
+
+
 MUTANTS: dict[str, tuple[Mutation, str]] = {
     "already_exists_is_409": (_status(_is_rae, 409), "already_exists"),
     "not_found_is_400": (_status(lambda ex: ex.status == 404 and _is_error(ex), 400), "404"),
@@ -313,3 +372,60 @@ MUTANTS: dict[str, tuple[Mutation, str]] = {
     "artifact_upload_truncated": (Mutation(before=_truncate_upload), "large_upload or large_file"),
     "artifact_list_full_paths": (Mutation(after=_full_list_paths), "list_artifacts"),
 }
+# Mutants of the registry and logged-model groups, also run against a real `mlflow server` by the self-test.
+MODEL_MUTANTS: dict[str, tuple[Mutation, str]] = {
+    # the registry
+    "registry_search_empty": (
+        _rewrite_answer(_route("/registered-models/search", "/model-versions/search"), _empty_lists),
+        "search_registered_models_filters or search_model_versions_filters or pages",
+    ),
+    "registry_filter_ignored": (
+        _rewrite_request(_route("/registered-models/search", "/model-versions/search"), _pop("filter")),
+        "search_registered_models_filters or search_model_versions_filters",
+    ),
+    "model_search_pages_overlap": (_overlapping_pages(MODEL_SEARCHES, MODEL_ITEMS), "pages"),
+    "model_search_next_page_token_dropped": (
+        _rewrite_answer(_route(*MODEL_SEARCHES), lambda d: {k: v for k, v in d.items() if k != "next_page_token"}),
+        "max_results",
+    ),
+    "version_numbers_not_per_model": (_global_version_numbers(), "numbered_per_model"),
+    "alias_set_ignored": (_fake_success(_is("POST", "/registered-models/alias")), "alias"),
+    "aliases_dropped_from_answers": (
+        _rewrite_answer(_route("/registered-models/get", "/model-versions/get"), _drop_aliases),
+        "aliases_are_listed or moves_it",
+    ),
+    "alias_outlives_its_version": (Mutation(after=_stale_alias), "alias_disappears or delete_alias"),
+    "archive_existing_versions_ignored": (
+        _rewrite_request(_route("/model-versions/transition-stage"), _never_archive),
+        "archive_existing_versions",
+    ),
+    "registered_model_delete_ignored": (
+        _fake_success(_is("DELETE", "/registered-models/delete")),
+        "delete_registered_model_deletes",
+    ),
+    "registry_tag_delete_ignored": (
+        _fake_success(_is("DELETE", "/registered-models/delete-tag", "/model-versions/delete-tag")),
+        "tags_are_set_replaced_and_deleted",
+    ),
+    # logged models
+    "logged_model_search_empty": (
+        _rewrite_answer(_route("/logged-models/search"), _empty_lists),
+        "search_logged_models_finds or search_logged_models_filters",
+    ),
+    "logged_model_finalize_ignored": (
+        _fake_success(lambda ex, b: ex.method == "PATCH" and _is_one_logged_model(ex)),
+        "finalize_logged_model",
+    ),
+    "logged_model_delete_ignored": (
+        _fake_success(lambda ex, b: ex.method == "DELETE" and _is_one_logged_model(ex)),
+        "delete_logged_model_hides",
+    ),
+    "logged_model_tags_ignored": (_fake_success(_is("PATCH", "/tags")), "set_logged_model_tags"),
+    "logged_model_params_ignored": (_fake_success(_is("POST", "/params")), "log_logged_model_params"),
+    "logged_model_artifacts_unlisted": (
+        _rewrite_answer(_route("/artifacts/directories"), _no_files),
+        "list_logged_model_artifacts_shows",
+    ),
+    "run_outputs_ignored": (_fake_success(_is("POST", "/runs/outputs")), "log_outputs_shows"),
+}
+MUTANTS.update(MODEL_MUTANTS)

@@ -17,6 +17,8 @@ GROUPS = {
     "test_log_batch": "log-batch",
     "test_search": "search",
     "test_artifacts": "artifacts proxy",
+    "test_registry": "registry",
+    "test_logged_models": "logged-models",
 }
 
 

@@ -12,7 +12,7 @@ from conformance_tests._api import ARTIFACTS, Api, unique
 from conformance_tests._report import NOT_SUPPORTED, ReportPlugin
 from conformance_tests._settings import Settings
 
-CAPABILITIES = ("artifact-proxy", "multipart", "log-inputs", "bulk-interval")
+CAPABILITIES = ("artifact-proxy", "multipart", "log-inputs", "bulk-interval", "registry", "logged-models")
 _stack = contextlib.ExitStack()
 
 
@@ -101,6 +101,15 @@ def _probe(api: Api, name: str) -> str | None:
         r = api.call("POST", "runs/log-inputs", {"run_id": "0" * 32})
     elif name == "bulk-interval":
         r = api.call("GET", "metrics/get-history-bulk-interval", params={"run_ids": "0" * 32, "metric_key": "m"})
+    elif name == "registry":
+        # Decided by a create, never by a search: FastTrackML answers every registry search with an empty
+        # list but has no registry behind it.
+        model = unique("probe")
+        r = api.call("POST", "registered-models/create", {"name": model})
+        if r.status == 200:
+            api.call("DELETE", "registered-models/delete", {"name": model})
+    elif name == "logged-models":
+        r = api.call("POST", "logged-models", {"experiment_id": api.create_experiment()})
     else:
         raise ValueError(f"unknown capability {name!r}")
     if _absent(r.status, r.content_type, r.content):

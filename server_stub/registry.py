@@ -8,6 +8,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus, urlparse
 
@@ -342,8 +343,24 @@ def _check_model_source(store: Store, source: str, model_id: str) -> tuple[str, 
     return (model[4] if scheme == "models" else source), model[10] or None
 
 
+def _local_source_in_run(store: Store, source: str, run_id: str | None) -> bool:
+    """A local source is allowed when it lies inside the local artifact folder of the run it names."""
+    if not run_id:
+        return False
+    run = store.get_run(run_id)  # an unknown run is MLflow's 404 here too
+    root = (run.info.artifact_uri if run.info else None) or ""
+    if not _is_local(root):
+        return False
+    from mlflow_client.artifacts._local import local_root
+
+    folder, path = Path(local_root(root)).resolve(), Path(local_root(source)).resolve()
+    return folder == path or folder in path.parents
+
+
 def _check_run_source(store: Store, source: str, run_id: str | None) -> None:
     if _is_local(source):
+        if _local_source_in_run(store, source, run_id):
+            return
         raise invalid(
             f"Invalid model version source: '{source}'. To use a local path as a model version source, the run_id "
             "request parameter has to be specified and the local path has to be contained within the artifact "

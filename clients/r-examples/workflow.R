@@ -65,6 +65,25 @@ invisible(update_run(run_id, status = "FINISHED", end_time = end_time, client = 
 finished <- get_run(run_id, client = client)$run$info
 check(identical(finished$status, "FINISHED"), "the run is FINISHED")
 
+# The registry: a model, a version from the run's artifact URI, an alias, the version got back by alias,
+# then the model deleted (with its versions) and gone.
+model_name <- paste0(experiment_name, "-model")
+source <- paste0(finished$artifact_uri, "/model")
+created <- create_registered_model(model_name, description = "from workflow.R", client = client)$registered_model
+check(identical(created$name, model_name), "create_registered_model returns the model")
+version <- create_model_version(model_name, source, run_id = run_id, client = client)$model_version
+check(identical(version$version, "1"), paste("the first version of a new model is", version$version))
+set_registered_model_alias(model_name, "champion", version$version, client = client)
+champion <- get_model_version_by_alias(model_name, "champion", client = client)$model_version
+check(identical(champion$name, model_name) && identical(champion$version, "1"),
+      "get_model_version_by_alias(champion) is version 1")
+check(identical(champion$source, source) && identical(champion$run_id, run_id), "the champion's source and run")
+check("champion" %in% unlist(champion$aliases), "the champion carries its alias")
+delete_registered_model(model_name, client = client)
+gone <- tryCatch(get_registered_model(model_name, client = client), mlflow_error = function(e) e)
+check(inherits(gone, "mlflow_error") && identical(gone$error_code, "RESOURCE_DOES_NOT_EXIST"),
+      "the deleted registered model is gone")
+
 missing_id <- "9999999999"
 err <- tryCatch(get_experiment(missing_id, client = client), mlflow_error = function(e) e)
 check(inherits(err, "mlflow_error") && inherits(err, "error") && inherits(err, "condition"),
@@ -88,6 +107,8 @@ summary <- list(
   search_rows = nrow(runs),
   search_columns = names(runs),
   history_rows = nrow(history),
-  error = list(error_code = err$error_code, http_status = err$http_status, message = conditionMessage(err))
+  error = list(error_code = err$error_code, http_status = err$http_status, message = conditionMessage(err)),
+  registry = list(model = model_name, version = champion$version, alias = "champion", source = champion$source,
+                  run_id = champion$run_id, deleted_error = gone$error_code)
 )
 cat(jsonlite::toJSON(summary, auto_unbox = TRUE, digits = I(17)), "\n", sep = "")

@@ -1,8 +1,9 @@
 """``python -m scripts.bindings build|test``: build the Java and R bindings, or run their workflows.
 
 ``test`` runs the same workflow (experiment, run, params, metrics with steps, a batch, tags, a filtered
-search, metric history, terminate, an error) through the Java client and the R package against the server
-named by ``MLFLOW_TRACKING_URI``, starting the bundled stub server when it is unset.
+search, metric history, terminate, an error, then a registered model with a version got back by alias)
+through the Java client and the R package against the server named by ``MLFLOW_TRACKING_URI``, starting
+the bundled stub server when it is unset.
 """
 
 from __future__ import annotations

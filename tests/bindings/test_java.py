@@ -60,6 +60,29 @@ def _check_server_state(url: str, summary: dict[str, Any], **settings: Any) -> N
         assert history == points
     assert summary["error"] == {"error_code": "RESOURCE_DOES_NOT_EXIST", "http_status": 404}
     assert client.get_experiment(str(summary["experiment_id"])).name == summary["experiment_name"]
+    model = f"{summary['experiment_name']}-model"
+    assert summary["registry"] == {
+        "model": model,
+        "version": "1",
+        "alias": "champion",
+        "source": f"{run.info.artifact_uri}/model",
+        "run_id": run.info.run_id,
+        "deleted_error": "RESOURCE_DOES_NOT_EXIST",
+    }
+    assert registered_model_status(url, model, **settings) == 404  # cleaned up, versions and all
+
+
+def registered_model_status(url: str, name: str, **settings: Any) -> int:
+    """The HTTP status of registered-models/get for ``name``, asked with raw HTTP (not through a binding)."""
+    import ssl
+
+    import httpx
+
+    auth = (settings["username"], settings["password"]) if "username" in settings else None
+    cafile = settings.get("server_cert_path")
+    verify: Any = ssl.create_default_context(cafile=cafile) if cafile else True
+    with httpx.Client(base_url=url, auth=auth, verify=verify, timeout=30) as http:
+        return http.get("/api/2.0/mlflow/registered-models/get", params={"name": name}).status_code
 
 
 # -- codegen and build ----------------------------------------------------------------------------------

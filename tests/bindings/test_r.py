@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mlflow_client import MlflowClient
 
@@ -119,6 +120,16 @@ def verify_workflow(url: str, summary: dict[str, Any], experiment: str) -> None:
     assert summary["error"]["error_code"] == "RESOURCE_DOES_NOT_EXIST"
     assert summary["error"]["http_status"] == 404
     assert summary["search_rows"] == 1 and summary["history_rows"] == 5
+    assert summary["registry"] == {
+        "model": f"{experiment}-model",
+        "version": "1",
+        "alias": "champion",
+        "source": f"{run.info.artifact_uri}/model",
+        "run_id": run.info.run_id,
+        "deleted_error": "RESOURCE_DOES_NOT_EXIST",
+    }
+    gone = httpx.get(f"{url}/api/2.0/mlflow/registered-models/get", params={"name": f"{experiment}-model"})
+    assert gone.status_code == 404, gone.text  # cleaned up, versions and all
 
 
 def test_workflow_against_stub(r_lib: Path, stub_url: str) -> None:

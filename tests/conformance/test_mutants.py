@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from conformance_tests._mutants import MUTANTS
+from conformance_tests._mutants import MODEL_MUTANTS, MUTANTS
 from conformance_tests._proxy import MutatingProxy, Mutation
 from server_stub import StubServer
 
@@ -40,12 +40,23 @@ def test_the_proxy_alone_changes_nothing(upstream: str) -> None:
     assert " failed" not in result.stdout
 
 
-def test_every_mutant_is_caught(upstream: str) -> None:
+def _uncaught(upstream: str, names: Iterable[str], workers: int) -> dict[str, str]:
     def attempt(name: str) -> tuple[str, subprocess.CompletedProcess[str]]:
         mutation, keyword = MUTANTS[name]
         return name, _run(upstream, mutation, keyword)
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        results = dict(pool.map(attempt, MUTANTS))
-    uncaught = {name: r.stdout[-500:] for name, r in results.items() if r.returncode != 1 or " failed" not in r.stdout}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = dict(pool.map(attempt, names))
+    return {name: r.stdout[-500:] for name, r in results.items() if r.returncode != 1 or " failed" not in r.stdout}
+
+
+def test_every_mutant_is_caught(upstream: str) -> None:
+    uncaught = _uncaught(upstream, MUTANTS, workers=8)
+    assert not uncaught, f"mutants the suite did not catch: {uncaught}"
+
+
+@pytest.mark.mlflow_server
+def test_registry_and_logged_model_mutants_are_caught_in_front_of_real_mlflow(mlflow_server_url: str) -> None:
+    """The same breaks in front of MLflow itself: the checks catch them whatever the good server is."""
+    uncaught = _uncaught(mlflow_server_url, MODEL_MUTANTS, workers=2)
     assert not uncaught, f"mutants the suite did not catch: {uncaught}"

@@ -5,6 +5,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.mlflowclient.MlflowServiceClient;
+import org.mlflowclient.ModelRegistryServiceClient;
+import org.mlflowclient.proto.ModelRegistry;
+import org.mlflowclient.proto.ModelRegistry.ModelVersion;
 import org.mlflowclient.proto.Tracking.CreateExperiment;
 import org.mlflowclient.proto.Tracking.CreateRun;
 import org.mlflowclient.proto.Tracking.GetExperiment;
@@ -138,6 +141,8 @@ public final class Workflow {
         check("RESOURCE_DOES_NOT_EXIST".equals(error.getErrorCode()), "error code " + error.getErrorCode());
         check(Integer.valueOf(404).equals(error.getHttpStatus()), "HTTP status " + error.getHttpStatus());
 
+        JsonObject registry = registryStep(experimentName + "-model", run);
+
         JsonObject summary = new JsonObject();
         summary.addProperty("experiment_id", experimentId);
         summary.addProperty("experiment_name", experimentName);
@@ -159,7 +164,52 @@ public final class Workflow {
         err.addProperty("error_code", error.getErrorCode());
         err.addProperty("http_status", error.getHttpStatus());
         summary.add("error", err);
+        summary.add("registry", registry);
         return summary.toString();
+    }
+
+    /**
+     * The registry: a registered model, a version from the run's artifact URI, an alias, the version got back
+     * by alias, then the model deleted (with its versions) and gone.
+     */
+    static JsonObject registryStep(String modelName, Run run) {
+        ModelRegistryServiceClient registry = ModelRegistryServiceClient.fromEnv();
+        String runId = run.getInfo().getRunId();
+        String source = run.getInfo().getArtifactUri() + "/model";
+        String created = registry.createRegisteredModel(ModelRegistry.CreateRegisteredModel.newBuilder()
+                .setName(modelName).setDescription("from the Java workflow").build()).getRegisteredModel().getName();
+        check(created.equals(modelName), "createRegisteredModel: name " + created);
+        ModelVersion version = registry.createModelVersion(ModelRegistry.CreateModelVersion.newBuilder()
+                .setName(modelName).setSource(source).setRunId(runId).build()).getModelVersion();
+        check(version.getVersion().equals("1"), "the first version of a new model is " + version.getVersion());
+        registry.setRegisteredModelAlias(ModelRegistry.SetRegisteredModelAlias.newBuilder()
+                .setName(modelName).setAlias("champion").setVersion(version.getVersion()).build());
+        ModelVersion champion = registry.getModelVersionByAlias(ModelRegistry.GetModelVersionByAlias.newBuilder()
+                .setName(modelName).setAlias("champion").build()).getModelVersion();
+        check(champion.getName().equals(modelName) && champion.getVersion().equals("1"),
+                "getModelVersionByAlias(champion) is " + champion.getName() + " v" + champion.getVersion());
+        check(champion.getSource().equals(source) && champion.getRunId().equals(runId),
+                "the champion's source " + champion.getSource() + " / run " + champion.getRunId());
+        check(champion.getAliasesList().contains("champion"), "the champion's aliases " + champion.getAliasesList());
+
+        registry.deleteRegisteredModel(ModelRegistry.DeleteRegisteredModel.newBuilder().setName(modelName).build());
+        MlflowException gone = null;
+        try {
+            registry.getRegisteredModel(ModelRegistry.GetRegisteredModel.newBuilder().setName(modelName).build());
+        } catch (MlflowException e) {
+            gone = e;
+        }
+        check(gone != null && "RESOURCE_DOES_NOT_EXIST".equals(gone.getErrorCode()),
+                "the deleted model is still there: " + gone);
+
+        JsonObject out = new JsonObject();
+        out.addProperty("model", modelName);
+        out.addProperty("version", champion.getVersion());
+        out.addProperty("alias", "champion");
+        out.addProperty("source", champion.getSource());
+        out.addProperty("run_id", champion.getRunId());
+        out.addProperty("deleted_error", gone.getErrorCode());
+        return out;
     }
 
     /** [[step, value, timestamp], ...] with step i at timestamp start + i. */
