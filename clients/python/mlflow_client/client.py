@@ -12,6 +12,8 @@ import os
 import time
 
 from . import config
+from ._logged_model_methods import LoggedModelMethods
+from ._registry_methods import RegistryMethods
 from .entities._enums import RunStatus, ViewType
 
 # Importing the client loads no more than it needs to be built: entities (msgspec), validation (re, json) and
@@ -217,11 +219,13 @@ def _local_path(uri: str) -> str | None:
     return uri
 
 
-class MlflowClient:
-    """A client of an MLflow tracking server, a drop-in for ``mlflow.MlflowClient``'s tracking methods.
+class MlflowClient(RegistryMethods, LoggedModelMethods):
+    """A client of an MLflow tracking server, a drop-in for ``mlflow.MlflowClient``'s tracking, Model Registry
+    and logged-model methods (the latter two in ``_registry_methods`` and ``_logged_model_methods``).
 
     ``tracking_uri`` defaults to the one set with ``mlflow_client.set_tracking_uri()``, then to
-    ``MLFLOW_TRACKING_URI``. Use it as a context manager, or call ``close()``, to release connections.
+    ``MLFLOW_TRACKING_URI``. ``registry_uri`` defaults to ``MLFLOW_REGISTRY_URI``, then to the tracking URI.
+    Use it as a context manager, or call ``close()``, to release connections.
     """
 
     def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None, **settings: Any) -> None:
@@ -231,7 +235,9 @@ class MlflowClient:
 
         self._settings = Settings.from_env(**settings)
         self._tracking_uri = _tracking_uri.resolve(tracking_uri, self._settings)
-        self._registry_uri = registry_uri
+        from ._registry_methods import resolve_registry_uri
+
+        self._registry_uri = resolve_registry_uri(registry_uri, self._tracking_uri, self._settings)
         self._artifact_repos: dict[str, ArtifactRepository] = {}
         databricks = is_databricks_uri(self._tracking_uri)
         self._remote = databricks or self._tracking_uri.lower().startswith(("http://", "https://"))
@@ -256,6 +262,7 @@ class MlflowClient:
         for repo in self._artifact_repos.values():
             repo.close()
         self._artifact_repos.clear()
+        self._close_registry()
         close = getattr(self._store.transport, "close", None)
         if close is not None:
             close()
