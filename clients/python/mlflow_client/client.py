@@ -618,10 +618,16 @@ class MlflowClient(RegistryMethods, LoggedModelMethods):
         return self._artifact_repo(run_id).list_files(path)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """The entries under ``path``; as in MLflow 3, with those of the run's logged model that the first
+        segment of ``path`` names (``mlflow.<flavor>.log_model(name=...)`` stores a model's files there)."""
         local = self._local_artifact_repo(run_id)
-        if local is not None:  # the run's folder is reachable from here: no need to ask the server
-            return local.list_artifacts(path)
-        return self._store.list_artifacts(run_id, path)
+        # A run folder reachable from here needs no request to the server.
+        files = local.list_artifacts(path) if local is not None else self._store.list_artifacts(run_id, path)
+        if path:
+            from ._run_artifacts import list_model_artifacts
+
+            files += list_model_artifacts(self, run_id, path)
+        return files
 
     # -- artifacts ------------------------------------------------------------------------------
 
@@ -704,8 +710,28 @@ class MlflowClient(RegistryMethods, LoggedModelMethods):
 
     def download_artifacts(self, run_id: str, path: str, dst_path: str | os.PathLike[str] | None = None) -> str:
         """Download the run's artifact file or folder ``path`` into ``dst_path`` (default: a new temporary
-        folder) and return its local path. Paths that would land outside ``dst_path`` are refused."""
-        return self._artifact_repo(run_id).download_artifacts(path, dst_path)
+        folder) and return its local path. Paths that would land outside ``dst_path`` are refused. As in
+        MLflow 3, the files of the run's logged model named by the first segment of ``path`` come too."""
+        if not path:
+            return self._artifact_repo(run_id).download_artifacts(path, dst_path)
+        from ._run_artifacts import download_run_path
+
+        return download_run_path(self, run_id, path, dst_path)
+
+    def _repository_for(self, artifact_uri: str) -> ArtifactRepository:
+        """The repository of any artifact URI (a logged model's, a model version's), cached by URI;
+        ``mlflow-artifacts:`` ones go through this client's server."""
+        from .artifacts import get_repository
+
+        key = "uri:" + artifact_uri
+        repo = self._artifact_repos.get(key)
+        if repo is None:
+            from ._transport import HttpTransport
+
+            transport = self._store.transport
+            http = transport if isinstance(transport, HttpTransport) else None
+            repo = self._artifact_repos[key] = get_repository(artifact_uri, transport=http, settings=self._settings)
+        return repo
 
 
 def _batches(
