@@ -72,7 +72,7 @@ def test_model_lifecycle_matches_mlflows_client(server_url: str) -> None:
     # Aliases move between versions; get by alias follows.
     client.set_registered_model_alias(name, "champion", "2")
     assert client.get_model_version_by_alias(name, "champion").version == "2"
-    client.set_registered_model_alias(name, "champion", 3)
+    client.set_registered_model_alias(name, "champion", 3)  # type: ignore[arg-type]  # MLflow takes ints too
     by_alias = client.get_model_version_by_alias(name, "champion")
     assert (by_alias.version, by_alias.aliases) == ("3", ["champion"])
     client.set_registered_model_alias(name, "old", "1")
