@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import mlflow
@@ -138,11 +139,12 @@ def test_argument_errors_are_typed_and_name_the_argument(call: Any, named: str) 
 
 def test_tags_or_params_for_a_missing_model_fail_as_in_mlflow(server_url: str) -> None:
     client = MlflowClient(server_url)
-    for call in (
+    calls: list[Callable[[], None]] = [
         lambda: client.set_logged_model_tags("m-" + "0" * 32, {"a": "b"}),
         lambda: client.log_model_params("m-" + "0" * 32, {"a": "b"}),
-    ):
-        with pytest.raises(InvalidParameterValue, match="Failed to get logged model with ID m-0+") as err:
+    ]
+    for call in calls:
+        with pytest.raises(InvalidParameterValue, match=r"Failed to get logged model with ID m-0+") as err:
             call()
         assert isinstance(err.value.__cause__, MlflowException)
 

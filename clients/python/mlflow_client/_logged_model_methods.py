@@ -148,8 +148,8 @@ class LoggedModelMethods:
         experiment_id: str,
         name: str | None = None,
         source_run_id: str | None = None,
-        tags: dict[str, str] | None = None,
-        params: dict[str, str] | None = None,
+        tags: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
         model_type: str | None = None,
     ) -> LoggedModel:
         op = ops.create_logged_model(
@@ -188,12 +188,12 @@ class LoggedModelMethods:
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         self._lm(ops.delete_logged_model_tag(check_model_id(model_id), key))
 
-    def log_model_params(self, model_id: str, params: dict[str, str]) -> None:
+    def log_model_params(self, model_id: str, params: dict[str, Any]) -> None:
         param_list = model_params(params)
         self._exists(check_model_id(model_id), _PARAMS_HINT)
         self._lm(ops.log_logged_model_params(model_id, param_list))
 
-    def log_outputs(self, run_id: str, models: list[LoggedModelOutput]) -> None:
+    def log_outputs(self, run_id: str, models: list[Any]) -> None:
         from .client import _check_run_id
 
         self._lm(ops.log_outputs(_check_run_id(run_id), outputs(models)))
@@ -221,8 +221,8 @@ class AsyncLoggedModelMethods:
         experiment_id: str,
         name: str | None = None,
         source_run_id: str | None = None,
-        tags: dict[str, str] | None = None,
-        params: dict[str, str] | None = None,
+        tags: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
         model_type: str | None = None,
     ) -> LoggedModel:
         op = ops.create_logged_model(
@@ -261,12 +261,12 @@ class AsyncLoggedModelMethods:
     async def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         await self._lm(ops.delete_logged_model_tag(check_model_id(model_id), key))
 
-    async def log_model_params(self, model_id: str, params: dict[str, str]) -> None:
+    async def log_model_params(self, model_id: str, params: dict[str, Any]) -> None:
         param_list = model_params(params)
         await self._exists(check_model_id(model_id), _PARAMS_HINT)
         await self._lm(ops.log_logged_model_params(model_id, param_list))
 
-    async def log_outputs(self, run_id: str, models: list[LoggedModelOutput]) -> None:
+    async def log_outputs(self, run_id: str, models: list[Any]) -> None:
         from .client import _check_run_id
 
         await self._lm(ops.log_outputs(_check_run_id(run_id), outputs(models)))
