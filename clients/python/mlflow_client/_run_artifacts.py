@@ -67,35 +67,32 @@ def list_model_artifacts(client: MlflowClient, run_id: str, path: str | None) ->
 
 
 def download_run_path(
-    client: MlflowClient, run_id: str, path: str, dst_path: str | os.PathLike[str] | None, *, whole: bool = False
+    client: MlflowClient, run_id: str, parent: str, name: str, dst_path: str | os.PathLike[str] | None
 ) -> str:
-    """Download the run's ``path`` and, if a logged model of the run is named by its first segment, that model's
-    files under ``dst/<model name>``; the run's download if it found anything, else the model's.
-
-    ``whole=True`` puts the contents of ``path`` straight into ``dst`` (a ``models:/`` download of a version
-    registered from ``runs:/<run>/<path>``), as MLflow's repository rooted at that URI does.
-    """
+    """Download ``name`` of the run's folder ``parent`` into ``dst/<name>`` (``name=""``: the folder's contents
+    into ``dst``), as MLflow's repository of ``runs:/<run_id>/<parent>`` does; and, if a logged model of the run
+    is named by the first segment of ``<parent>/<name>``, that model's files under ``dst/<model name>``.
+    Returns the run's download if it found anything, else the model's."""
     from .exceptions import MlflowException, ResourceNotFound
 
     dst = tempfile.mkdtemp(prefix="mlflow-artifacts-") if dst_path is None else os.fspath(dst_path)
     run_out: str | None = None
     try:
-        if whole:
-            root = client._repository_for(_join(client._artifact_repo(run_id).artifact_uri, path))
-            if root.list_artifacts(None):
-                run_out = root.download_artifacts("", dst)
-        else:
-            run_out = client._artifact_repo(run_id).download_artifacts(path, dst)
+        repo = client._artifact_repo(run_id)
+        if parent:
+            repo = client._repository_for(repo.artifact_uri.rstrip("/") + "/" + parent)
+        if name or repo.list_artifacts(None):
+            run_out = repo.download_artifacts(name, dst)
     except MlflowException:
-        logger.debug("mlflow_client: no run artifacts at %s of run %s", path, run_id, exc_info=True)
+        logger.debug("mlflow_client: no run artifacts at %s/%s of run %s", parent, name, run_id, exc_info=True)
     model_out: str | None = None
-    split = _split(path)
+    split = _split("/".join(p for p in (parent, name) if p))
     if split is not None:
-        name, rest = split
+        model_name, rest = split
         try:
-            model_repo = logged_model_repo(client, run_id, name)
+            model_repo = logged_model_repo(client, run_id, model_name)
             if model_repo is not None:
-                folder = os.path.join(dst, name)
+                folder = os.path.join(dst, model_name)
                 os.makedirs(folder, exist_ok=True)
                 model_out = model_repo.download_artifacts(rest, folder)
                 if os.path.isdir(model_out) and "MLmodel" in os.listdir(model_out):
@@ -104,14 +101,11 @@ def download_run_path(
 
                     write_registered_model_meta(model_out, None, None)
         except MlflowException:
-            logger.debug("mlflow_client: no logged-model artifacts at %s of run %s", path, run_id, exc_info=True)
+            logger.debug("mlflow_client: no logged model for %s/%s of run %s", parent, name, run_id, exc_info=True)
     out = run_out or model_out
     if out is None:
+        path = "/".join(p for p in (parent, name) if p)
         raise ResourceNotFound(
             f"Failed to download artifacts from path {path!r}, please ensure that the path is correct."
         )
     return out
-
-
-def _join(root: str, path: str) -> str:
-    return root.rstrip("/") + "/" + path if path else root

@@ -716,7 +716,7 @@ class MlflowClient(RegistryMethods, LoggedModelMethods):
             return self._artifact_repo(run_id).download_artifacts(path, dst_path)
         from ._run_artifacts import download_run_path
 
-        return download_run_path(self, run_id, path, dst_path)
+        return download_run_path(self, run_id, "", path, dst_path)
 
     def _repository_for(self, artifact_uri: str) -> ArtifactRepository:
         """The repository of any artifact URI (a logged model's, a model version's), cached by URI;

@@ -271,20 +271,40 @@ def download_artifacts(
         raise InvalidParameterValue("`artifact_path` cannot be specified if `artifact_uri` is specified")
     if dst_path is not None:
         os.makedirs(dst_path, exist_ok=True)
+    from ._uris import download, split_root
+
+    if artifact_uri is not None and uri_scheme(os.fspath(artifact_uri)) not in ("runs", "models", "mlflow-artifacts"):
+        # A store's own URI needs no tracking server (nor a usable tracking URI).
+        from .._settings import Settings
+
+        root, name = split_root(os.fspath(artifact_uri))
+        repo = get_repository(root, settings=Settings.from_env())
+        try:
+            return repo.download_artifacts(name, dst_path)
+        except MlflowException as err:
+            if not os.fspath(artifact_uri).startswith("m-"):
+                raise
+            raise _with_model_id_hint(err, os.fspath(artifact_uri)) from err
+        finally:
+            repo.close()
     from ..client import MlflowClient
-    from ._uris import download
 
     with MlflowClient(tracking_uri, registry_uri) as client:
         if artifact_uri is not None:
             try:
                 return download(client, os.fspath(artifact_uri), dst_path)
             except MlflowException as err:
-                if str(artifact_uri).startswith("m-"):
-                    raise type(err)(
-                        f"Invalid uri `{artifact_uri}` is passed. Maybe you meant 'models:/{artifact_uri}'?",
-                        error_code=err.error_code,
-                        http_status=err.http_status,
-                    ) from err
-                raise
+                if not os.fspath(artifact_uri).startswith("m-"):
+                    raise
+                raise _with_model_id_hint(err, os.fspath(artifact_uri)) from err
         assert run_id is not None
         return client.download_artifacts(run_id, artifact_path or "", dst_path)
+
+
+def _with_model_id_hint(err: MlflowException, uri: str) -> MlflowException:
+    """MLflow's hint when a bare logged-model ID (``m-...``) is given as a URI."""
+    return type(err)(
+        f"Invalid uri `{uri}` is passed. Maybe you meant 'models:/{uri}'?",
+        error_code=err.error_code,
+        http_status=err.http_status,
+    )

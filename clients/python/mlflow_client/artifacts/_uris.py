@@ -138,17 +138,21 @@ def download(client: MlflowClient, uri: str, dst_path: str | None, hops: int = 0
 
     scheme = uri_scheme(uri)
     if scheme == "runs":
+        # As MLflow: the repository of the URI's parent, asked for its last segment (so into dst/<last>).
+        from .._run_artifacts import download_run_path
+
         run_id, path = parse_runs_uri(uri)
-        return client.download_artifacts(run_id, path or "", dst_path)
+        parent, _, name = (path or "").rstrip("/").rpartition("/")
+        return download_run_path(client, run_id, parent, name, dst_path)
     if scheme == "models":
         base, sub = split_models_uri(uri)
-        name, version, underlying = resolve_models_uri(client, base)
+        model_name, version, underlying = resolve_models_uri(client, base)
         if sub:
             local = download(client, underlying.rstrip("/") + "/" + sub, dst_path, hops + 1)
         else:
             local = _download_root(client, underlying, dst_path, hops + 1)
         if os.path.isdir(local) and "MLmodel" in os.listdir(local):
-            write_registered_model_meta(local, name, version)
+            write_registered_model_meta(local, model_name, version)
         return local
     root, name = split_root(uri)
     return client._repository_for(root).download_artifacts(name, dst_path)
@@ -162,7 +166,7 @@ def _download_root(client: MlflowClient, uri: str, dst_path: str | None, hops: i
     scheme = uri_scheme(uri)
     if scheme == "runs":
         run_id, path = parse_runs_uri(uri)
-        return download_run_path(client, run_id, path or "", dst_path, whole=True)
+        return download_run_path(client, run_id, (path or "").rstrip("/"), "", dst_path)
     if scheme == "models":
         return download(client, uri, dst_path, hops)
     return client._repository_for(uri).download_artifacts("", dst_path)
