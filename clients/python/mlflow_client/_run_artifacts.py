@@ -30,12 +30,19 @@ def _has_logged_models(client: MlflowClient) -> bool:
 
 def logged_model_repo(client: MlflowClient, run_id: str, name: str) -> ArtifactRepository | None:
     """The repository of the run's logged model called ``name``, or ``None``."""
-    if not _has_logged_models(client):
+    if not _has_logged_models(client) or getattr(client, "_no_logged_models", False):
         return None
+    from .exceptions import EndpointNotFound, FeatureNotImplemented
+
     experiment_id = client.get_run(run_id).info.experiment_id
     token: str | None = None
     while True:
-        page = client.search_logged_models([experiment_id], filter_string=f"name = '{name}'", page_token=token)
+        try:
+            page = client.search_logged_models([experiment_id], filter_string=f"name = '{name}'", page_token=token)
+        except (EndpointNotFound, FeatureNotImplemented):
+            # A server before MLflow 3 (404) or one without logged models (501): the run's own files are all.
+            client._no_logged_models = True
+            return None
         for model in page:
             if model.source_run_id == run_id:
                 return client._repository_for(model.artifact_location)

@@ -239,6 +239,7 @@ class MlflowClient(RegistryMethods, LoggedModelMethods):
 
         self._registry_uri = resolve_registry_uri(registry_uri, self._tracking_uri, self._settings)
         self._artifact_repos: dict[str, ArtifactRepository] = {}
+        self._no_logged_models = False  # set once the server says it has none (before MLflow 3)
         databricks = is_databricks_uri(self._tracking_uri)
         self._remote = databricks or self._tracking_uri.lower().startswith(("http://", "https://"))
         self._delivery_cache: tuple[int, Delivery] | None = None
