@@ -360,3 +360,26 @@ def test_wire_model_version_keeps_the_logged_model_id() -> None:
         "models:/m-1",
         [("lr", "0.1")],
     )
+
+
+def test_set_registry_uri_is_the_default_of_new_clients(
+    tmp_path: Any, mlflow_server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow_client
+
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    local = str(tmp_path / "mlruns")
+    mlflow_client.set_tracking_uri(local)
+    try:
+        assert mlflow_client.get_registry_uri() == local  # the tracking URI when nothing else is set
+        monkeypatch.setenv("MLFLOW_REGISTRY_URI", "http://127.0.0.1:9")
+        assert mlflow_client.get_registry_uri() == "http://127.0.0.1:9"
+        mlflow_client.set_registry_uri(mlflow_server_url)
+        assert mlflow_client.get_registry_uri() == mlflow_server_url
+        client = MlflowClient()
+        assert (client.tracking_uri, client.registry_uri) == (local, mlflow_server_url)
+        assert isinstance(client.search_registered_models(max_results=1), list)
+        assert MlflowClient(registry_uri="http://127.0.0.1:9").registry_uri == "http://127.0.0.1:9"
+    finally:
+        mlflow_client.set_registry_uri(None)
+        mlflow_client.set_tracking_uri(None)
