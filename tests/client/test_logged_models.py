@@ -129,6 +129,11 @@ def test_search_filters_orders_and_pages(server_url: str) -> None:
         (lambda c: c.log_model_params("m-1", {"bad key!": 1}), "key"),
         (lambda c: c.log_outputs("r", [object()]), "LoggedModelOutput"),
         (lambda c: c.log_outputs("", [LoggedModelOutput("m-1", 0)]), "run_id"),
+        (lambda c: c.create_logged_model(None), "experiment_id"),
+        (lambda c: c.search_logged_models(["1"], datasets=[{"name": "d"}]), "datasets"),
+        (lambda c: c.search_logged_models(["1"], order_by=["name"]), "order_by"),
+        (lambda c: c.search_logged_models(["1"], max_results=0), "max_results"),
+        (lambda c: c.delete_logged_model_tag("m-1", ""), "key"),
     ],
 )
 def test_argument_errors_are_typed_and_name_the_argument(call: Any, named: str) -> None:

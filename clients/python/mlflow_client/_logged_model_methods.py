@@ -47,10 +47,39 @@ def check_model_id(model_id: Any) -> str:
     return model_id
 
 
+def check_tag_key(key: Any) -> str:
+    if not isinstance(key, str) or not key:
+        raise _invalid(f"Missing value for required parameter 'key'. Got {key!r}")
+    return key
+
+
 def check_experiment_ids(experiment_ids: Any) -> list[str]:
     if not isinstance(experiment_ids, list) or not all(isinstance(e, str) for e in experiment_ids):
         raise _invalid(f"experiment_ids must be a list of strings, got {type(experiment_ids)}")
     return experiment_ids
+
+
+def check_experiment_id(experiment_id: Any) -> str:
+    if isinstance(experiment_id, bool) or not isinstance(experiment_id, (str, int)) or str(experiment_id) == "":
+        raise _invalid(f"experiment_id must be a non-empty string, got {experiment_id!r}")
+    return str(experiment_id)
+
+
+def check_search(
+    datasets: Any, max_results: Any, order_by: Any
+) -> tuple[list[dict[str, Any]] | None, int | None, list[dict[str, Any]] | None]:
+    """``search_logged_models``' dataset and order-by dictionaries (keys as MLflow reads them), and page size."""
+    from .client import _check_int
+
+    for what, items, required in (("datasets", datasets, "dataset_name"), ("order_by", order_by, "field_name")):
+        if items is None:
+            continue
+        if not isinstance(items, list) or not all(isinstance(d, dict) and required in d for d in items):
+            raise _invalid(f"{what} must be a list of dicts with a {required!r} key, got {items!r}")
+    size = None if max_results is None else _check_int(max_results, "max_results")
+    if size is not None and size < 1:
+        raise _invalid(f"max_results must be a positive integer, got {size}")
+    return datasets, size, order_by
 
 
 def check_status(status: Any) -> LoggedModelStatus:
@@ -153,7 +182,7 @@ class LoggedModelMethods:
         model_type: str | None = None,
     ) -> LoggedModel:
         op = ops.create_logged_model(
-            str(experiment_id), name, source_run_id, model_tags(tags), model_params(params), model_type
+            check_experiment_id(experiment_id), name, source_run_id, model_tags(tags), model_params(params), model_type
         )
         return self._lm(op)
 
@@ -170,7 +199,10 @@ class LoggedModelMethods:
         page_token: str | None = None,
     ) -> PagedList[LoggedModel]:
         op = ops.search_logged_models(
-            check_experiment_ids(experiment_ids), filter_string, datasets, max_results, order_by, page_token
+            check_experiment_ids(experiment_ids),
+            filter_string,
+            *check_search(datasets, max_results, order_by),
+            page_token,
         )
         return self._lm(op)
 
@@ -186,7 +218,7 @@ class LoggedModelMethods:
         self._lm(ops.set_logged_model_tags(model_id, tag_list))
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
-        self._lm(ops.delete_logged_model_tag(check_model_id(model_id), key))
+        self._lm(ops.delete_logged_model_tag(check_model_id(model_id), check_tag_key(key)))
 
     def log_model_params(self, model_id: str, params: dict[str, Any]) -> None:
         param_list = model_params(params)
@@ -226,7 +258,7 @@ class AsyncLoggedModelMethods:
         model_type: str | None = None,
     ) -> LoggedModel:
         op = ops.create_logged_model(
-            str(experiment_id), name, source_run_id, model_tags(tags), model_params(params), model_type
+            check_experiment_id(experiment_id), name, source_run_id, model_tags(tags), model_params(params), model_type
         )
         return await self._lm(op)
 
@@ -243,7 +275,10 @@ class AsyncLoggedModelMethods:
         page_token: str | None = None,
     ) -> PagedList[LoggedModel]:
         op = ops.search_logged_models(
-            check_experiment_ids(experiment_ids), filter_string, datasets, max_results, order_by, page_token
+            check_experiment_ids(experiment_ids),
+            filter_string,
+            *check_search(datasets, max_results, order_by),
+            page_token,
         )
         return await self._lm(op)
 
@@ -259,7 +294,7 @@ class AsyncLoggedModelMethods:
         await self._lm(ops.set_logged_model_tags(model_id, tag_list))
 
     async def delete_logged_model_tag(self, model_id: str, key: str) -> None:
-        await self._lm(ops.delete_logged_model_tag(check_model_id(model_id), key))
+        await self._lm(ops.delete_logged_model_tag(check_model_id(model_id), check_tag_key(key)))
 
     async def log_model_params(self, model_id: str, params: dict[str, Any]) -> None:
         param_list = model_params(params)
