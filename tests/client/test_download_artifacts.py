@@ -33,8 +33,11 @@ class Logged(NamedTuple):
 def logged(server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Logged]:
     """A run with an sklearn model logged and registered by MLflow's fluent API, aliased "champion"."""
     monkeypatch.setenv("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
-    # mlflow.set_tracking_uri also sets MLFLOW_TRACKING_URI: monkeypatch puts the variable back afterwards.
+    # mlflow.set_tracking_uri and mlflow.set_experiment also set MLFLOW_TRACKING_URI and MLFLOW_EXPERIMENT_ID
+    # (for subprocesses): monkeypatch puts both back afterwards, so that later tests do not inherit them.
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server_url)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", "")  # records the variable's state (delenv alone would not)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID")
     before = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(server_url)
     try:
@@ -50,6 +53,10 @@ def logged(server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Logged]
         yield Logged(server_url, run.info.run_id, info.model_id, name)
     finally:
         mlflow.set_tracking_uri(before)
+        # MLflow's active experiment is process state too; the ID would outlive this server.
+        import mlflow.tracking.fluent as their_fluent
+
+        their_fluent._active_experiment_id = None
 
 
 def _tree(path: str) -> list[tuple[str, bytes]]:
