@@ -3,7 +3,9 @@ must validate against its response schema in spec/openapi.yaml (closed: no field
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,8 +15,9 @@ import msgspec
 import pytest
 from mlflow_client._generated import endpoints as ep
 from mlflow_client._generated import models as m
-from mlflow_client._generated._runtime import Body, QueryParams
+from mlflow_client._generated._runtime import Body, Endpoint, QueryParams
 from mlflow_client._transport import HttpTransport, RestError
+from mlflow_client.exceptions import InvalidParameterValue
 
 from conformance_tests._schema import errors, response_schema_name
 
@@ -60,22 +63,30 @@ def _now() -> int:
     return int(time.time() * 1000)
 
 
-def _template(path: str) -> str:
-    """Map a concrete path back to its OpenAPI path template."""
-    for e in ep.ENDPOINTS:
-        if e.path == path:
-            return e.path
-        if e.path_params:
-            prefix = e.path.split("{", 1)[0]
-            if path.startswith(prefix) and len(path) > len(prefix):
-                return e.path
-    raise AssertionError(f"no endpoint for {path}")
+def _template(method: str, path: str) -> str:
+    """The path template of the endpoint that ``method path`` was sent to: a literal path first (so that
+    ``logged-models/search`` is not read as ``logged-models/{model_id}``), else the one template whose
+    parameters fill the path exactly (one segment each; a multi-segment parameter spans several)."""
+    literal = [e.path for e in ep.ENDPOINTS if e.method == method and e.path == path]
+    if literal:
+        return literal[0]
+    matches = {e.path for e in ep.ENDPOINTS if e.method == method and e.path_params and _fills(e, path)}
+    assert len(matches) == 1, f"{method} {path} matches templates {sorted(matches)}"
+    return matches.pop()
+
+
+def _fills(endpoint: Endpoint, path: str) -> bool:
+    pattern = re.escape(endpoint.path)
+    for name in endpoint.path_params:
+        piece = "[^?#]+" if name in endpoint.multi_segment else "[^/?#]+"
+        pattern = pattern.replace(re.escape("{" + name + "}"), piece)
+    return re.fullmatch(pattern, path) is not None
 
 
 def _check_schemas(seen: list[Recorded]) -> set[tuple[str, str]]:
     covered = set()
     for rec in seen:
-        template = _template(rec.path)
+        template = _template(rec.method, rec.path)
         covered.add((rec.method, template))
         e = next(x for x in ep.ENDPOINTS if x.path == template and x.method == rec.method)
         if e.response_body != "json":
@@ -196,22 +207,167 @@ def test_every_rpc_against_real_server(transport: RecordingTransport) -> None:
     ep.artifacts_delete_artifact(t, m.ArtifactsDeleteArtifact(), f"{rel}/dir/hello.txt")
     assert ep.artifacts_list_artifacts(t, m.ArtifactsListArtifacts(path=f"{rel}/dir")).files == []
 
+    _logged_models_and_registry(t, exp_id, run_id)
+
     ep.delete_run(t, m.DeleteRun(run_id=run_id))
     ep.restore_run(t, m.RestoreRun(run_id=run_id))
     ep.delete_experiment(t, m.DeleteExperiment(experiment_id=exp_id))
     ep.restore_experiment(t, m.RestoreExperiment(experiment_id=exp_id))
 
     covered = _check_schemas(t.seen)
-    # Logged models and the registry have no client methods yet (issue #17): their wire checks come with them.
-    json_rpcs = {
-        (e.method, e.path)
-        for e in ep.ENDPOINTS
-        if not e.rpc.endswith("MultipartUpload")
-        and e.service != "ModelRegistryService"
-        and "/logged-models" not in e.path
-        and e.rpc != "logOutputs"
-    }
+    json_rpcs = {(e.method, e.path) for e in ep.ENDPOINTS if not e.rpc.endswith("MultipartUpload")}
     assert json_rpcs - covered == set()
+
+
+def _as_body(t: RecordingTransport, rpc: str, request: msgspec.Struct, response: type[msgspec.Struct]) -> None:
+    """A DELETE RPC at its generated endpoint, its fields in a JSON body, as MLflow's client sends it: MLflow's
+    server reads the body of every method but GET, and the generated function's query string goes unread
+    (``test_generated_delete_functions_reach_mlflow_without_their_fields`` shows it)."""
+    from mlflow_client._store_ops import endpoint_call, run
+
+    endpoint = next(e for e in ep.ENDPOINTS if e.rpc == rpc)
+    run(endpoint_call(endpoint, request, response), t)
+
+
+def _logged_models_and_registry(t: RecordingTransport, exp_id: str, run_id: str) -> None:
+    """MLflow 3's logged models, runs/outputs and the Model Registry, through the generated layer."""
+    from mlflow_client._generated._runtime import call
+
+    created = ep.create_logged_model(
+        t,
+        m.CreateLoggedModel(
+            experiment_id=exp_id,
+            name="clf",
+            source_run_id=run_id,
+            model_type="sklearn",
+            params=[m.LoggedModelParameter(key="depth", value="3")],
+            tags=[m.LoggedModelTag(key="team", value="a")],
+        ),
+    ).model
+    assert created is not None and created.info is not None and created.info.model_id
+    model_id = created.info.model_id
+    assert created.info.status == m.LoggedModelStatus.LOGGED_MODEL_PENDING
+    ep.log_logged_model_params(
+        t, m.LogLoggedModelParamsRequest(model_id=model_id, params=[m.LoggedModelParameter(key="lr", value="0.1")])
+    )
+    ep.set_logged_model_tags(t, m.SetLoggedModelTags(model_id=model_id, tags=[m.LoggedModelTag(key="k", value="v")]))
+    ep.delete_logged_model_tag(t, m.DeleteLoggedModelTag(model_id=model_id, tag_key="team"))
+    done = ep.finalize_logged_model(
+        t, m.FinalizeLoggedModel(model_id=model_id, status=m.LoggedModelStatus.LOGGED_MODEL_READY)
+    ).model
+    assert done is not None and done.info is not None and done.info.status == m.LoggedModelStatus.LOGGED_MODEL_READY
+    got = ep.get_logged_model(t, m.GetLoggedModel(model_id=model_id)).model
+    assert got is not None and got.info is not None and got.data is not None
+    assert {(x.key, x.value) for x in got.info.tags} == {("k", "v")}
+    assert {(p.key, p.value) for p in got.data.params} == {("depth", "3"), ("lr", "0.1")}
+    found = ep.search_logged_models(
+        t,
+        m.SearchLoggedModels(
+            experiment_ids=[exp_id],
+            filter="name = 'clf'",
+            order_by=[m.SearchLoggedModelsOrderBy(field_name="creation_timestamp", ascending=False)],
+            max_results=5,
+        ),
+    )
+    assert [x.info.model_id for x in found.models if x.info] == [model_id]
+    ep.log_outputs(t, m.LogOutputs(run_id=run_id, models=[m.ModelOutput(model_id=model_id, step=2)]))
+    outputs = ep.get_run(t, m.GetRun(run_id=run_id)).run
+    assert outputs is not None and outputs.outputs is not None
+    assert [(o.model_id, o.step) for o in outputs.outputs.model_outputs] == [(model_id, 2)]
+    # The model's files, through the proxy, then listed by the logged-model RPC.
+    location = got.info.artifact_uri or ""
+    assert location.startswith("mlflow-artifacts:/")
+    ep.artifacts_upload_artifact(t, location.split(":/", 1)[1].lstrip("/") + "/MLmodel", b"flavors: {}\n")
+    listed = ep.list_logged_model_artifacts(t, m.ListLoggedModelArtifacts(model_id=model_id))
+    assert [(f.path, f.is_dir) for f in listed.files] == [("MLmodel", False)]
+
+    name = f"interop-model-{uuid.uuid4().hex[:8]}"
+    rm = ep.create_registered_model(
+        t, m.CreateRegisteredModel(name=name, description="d", tags=[m.RegisteredModelTag(key="t", value="1")])
+    ).registered_model
+    assert rm is not None and rm.name == name
+    versions = [
+        ep.create_model_version(
+            t, m.CreateModelVersion(name=name, source=f"models:/{model_id}", run_id=run_id, model_id=model_id)
+        ).model_version
+        for _ in range(2)
+    ]
+    assert [v.version for v in versions if v] == ["1", "2"]
+    ep.update_model_version(t, m.UpdateModelVersion(name=name, version="1", description="first"))
+    ep.update_registered_model(t, m.UpdateRegisteredModel(name=name, description="the model"))
+    ep.set_registered_model_tag(t, m.SetRegisteredModelTag(name=name, key="k", value="v"))
+    ep.set_model_version_tag(t, m.SetModelVersionTag(name=name, version="1", key="k", value="v"))
+    ep.set_registered_model_alias(t, m.SetRegisteredModelAlias(name=name, alias="champion", version="2"))
+    by_alias = ep.get_model_version_by_alias(t, m.GetModelVersionByAlias(name=name, alias="champion")).model_version
+    # MLflow 3.17.2 keeps the model ID in the source only: its answers carry no model_id field.
+    assert by_alias is not None and by_alias.version == "2" and by_alias.source == f"models:/{model_id}"
+    staged = ep.transition_model_version_stage(
+        t, m.TransitionModelVersionStage(name=name, version="1", stage="Staging", archive_existing_versions=False)
+    ).model_version
+    assert staged is not None and staged.current_stage == "Staging"
+    latest = ep.get_latest_versions(t, m.GetLatestVersions(name=name, stages=["Staging"])).model_versions
+    assert [v.version for v in latest] == ["1"]
+    get_latest = next(e for e in ep.ENDPOINTS if e.rpc == "getLatestVersions" and e.method == "GET")
+    via_get = call(t, get_latest, m.GetLatestVersions(name=name), m.GetLatestVersionsResponse).model_versions
+    assert {v.version for v in via_get} == {"1", "2"}
+    mv = ep.get_model_version(t, m.GetModelVersion(name=name, version="1")).model_version
+    assert mv is not None and mv.description == "first" and {(x.key, x.value) for x in mv.tags} == {("k", "v")}
+    uri = ep.get_model_version_download_uri(t, m.GetModelVersionDownloadUri(name=name, version="1")).artifact_uri
+    assert uri == location
+    got_rm = ep.get_registered_model(t, m.GetRegisteredModel(name=name)).registered_model
+    assert got_rm is not None and [(a.alias, a.version) for a in got_rm.aliases] == [("champion", "2")]
+    models = ep.search_registered_models(t, m.SearchRegisteredModels(filter=f"name = '{name}'", max_results=5))
+    assert [x.name for x in models.registered_models] == [name]
+    mvs = ep.search_model_versions(t, m.SearchModelVersions(filter=f"name = '{name}'", max_results=5))
+    assert sorted(v.version or "" for v in mvs.model_versions) == ["1", "2"]
+    renamed = ep.rename_registered_model(t, m.RenameRegisteredModel(name=name, new_name=name + "-2")).registered_model
+    assert renamed is not None and renamed.name == name + "-2"
+    name += "-2"
+
+    _as_body(
+        t,
+        "deleteRegisteredModelAlias",
+        m.DeleteRegisteredModelAlias(name=name, alias="champion"),
+        m.DeleteRegisteredModelAliasResponse,
+    )
+    _as_body(
+        t,
+        "deleteModelVersionTag",
+        m.DeleteModelVersionTag(name=name, version="1", key="k"),
+        m.DeleteModelVersionTagResponse,
+    )
+    _as_body(
+        t,
+        "deleteRegisteredModelTag",
+        m.DeleteRegisteredModelTag(name=name, key="k"),
+        m.DeleteRegisteredModelTagResponse,
+    )
+    _as_body(t, "deleteModelVersion", m.DeleteModelVersion(name=name, version="1"), m.DeleteModelVersionResponse)
+    after = ep.get_registered_model(t, m.GetRegisteredModel(name=name)).registered_model
+    assert after is not None and after.aliases == [] and {(x.key, x.value) for x in after.tags} == {("t", "1")}
+    _as_body(t, "deleteRegisteredModel", m.DeleteRegisteredModel(name=name), m.DeleteRegisteredModelResponse)
+    with pytest.raises(RestError) as gone:
+        ep.get_registered_model(t, m.GetRegisteredModel(name=name))
+    assert gone.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    ep.delete_logged_model(t, m.DeleteLoggedModel(model_id=model_id))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=InvalidParameterValue,  # "Missing value for required parameter 'name'": the field did not arrive
+    reason="generated-layer bug: _runtime.call sends a DELETE's fields as query parameters, which MLflow's server "
+    "does not read (it reads the JSON body of every method but GET); fix in codegen (in_query: GET only)",
+)
+def test_generated_delete_functions_reach_mlflow_without_their_fields(transport: RecordingTransport) -> None:
+    name = f"interop-delete-{uuid.uuid4().hex[:8]}"
+    ep.create_registered_model(transport, m.CreateRegisteredModel(name=name))
+    try:
+        ep.delete_registered_model(transport, m.DeleteRegisteredModel(name=name))
+    finally:
+        with contextlib.suppress(RestError):
+            _as_body(
+                transport, "deleteRegisteredModel", m.DeleteRegisteredModel(name=name), m.DeleteRegisteredModelResponse
+            )
 
 
 def test_multipart_on_local_store_is_an_error_with_mlflows_shape(transport: RecordingTransport) -> None:

@@ -39,7 +39,13 @@ def fast(url: str, **settings: Any) -> AsyncMlflowClient:
 
 
 def test_every_public_method_of_mlflow_client_is_a_coroutine_here_with_the_same_parameters() -> None:
-    sync_methods = {n: f for n, f in vars(MlflowClient).items() if not n.startswith("_") and callable(f)}
+    # The client's own methods and its mixins' (the registry's and logged models').
+    sync_methods = {
+        n: f
+        for cls in reversed(MlflowClient.__mro__[:-1])
+        for n, f in vars(cls).items()
+        if not n.startswith("_") and callable(f)
+    }
     sync_methods.pop("close")
     for name, method in sync_methods.items():
         ours = getattr(AsyncMlflowClient, name, None)

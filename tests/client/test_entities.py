@@ -95,8 +95,12 @@ def test_all_is_pinned() -> None:
         "FileInfo",
         "InputTag",
         "LifecycleStage",
+        "LoggedModel",
         "LoggedModelInput",
         "LoggedModelOutput",
+        "LoggedModelParameter",
+        "LoggedModelStatus",
+        "LoggedModelTag",
         "Metric",
         "PagedList",
         "Param",
@@ -647,7 +651,9 @@ def _theirs(name: str) -> Any:
 
 
 def _public(cls: type) -> set[str]:
-    return {name for name in dir(cls) if not name.startswith("_")} - set(dir(list) if issubclass(cls, list) else ())
+    # What a list (PagedList) or a str (LoggedModelStatus, a str enum) has anyway is not compared.
+    inherited = set(dir(list) if issubclass(cls, list) else ()) | set(dir(str) if issubclass(cls, str) else ())
+    return {name for name in dir(cls) if not name.startswith("_")} - inherited
 
 
 def _signature(function: Any) -> list[tuple[str, Any, bool, Any]]:
@@ -673,8 +679,8 @@ def test_public_names_match_mlflow(name: str) -> None:
 def test_constructor_signatures_match_mlflow(name: str) -> None:
     theirs = _theirs(name)
     ours_class = getattr(ours, name)
-    if name in ("ViewType", "RunStatus", "LifecycleStage"):
-        return  # namespaces of constants, never instantiated
+    if name in ("ViewType", "RunStatus", "LifecycleStage", "LoggedModelStatus"):
+        return  # namespaces of constants (an enum), never instantiated
     assert [p[:3] for p in _signature(ours_class)] == [p[:3] for p in _signature(theirs)]
     assert [p[3] for p in _signature(ours_class)] == [p[3] for p in _signature(theirs)]
 
@@ -711,6 +717,10 @@ def test_members_have_mlflows_kind_and_parameters(name: str) -> None:
 def test_iteration_order_and_hashability_match_mlflow(name: str) -> None:
     theirs = _theirs(name)
     ours_class = getattr(ours, name)
+    if name == "LoggedModelStatus":
+        assert [(s.name, s.value) for s in ours_class] == [(s.name, s.value) for s in theirs]
+        assert [s.to_int() for s in ours_class] == [s.to_int() for s in theirs]
+        return
     if name in ("ViewType", "RunStatus", "LifecycleStage"):
         assert ours_class.__dict__.get("_STRING_TO_STATUS") == theirs.__dict__.get("_STRING_TO_STATUS")
         assert ours_class.__dict__.get("_VIEW_TO_STRING") == theirs.__dict__.get("_VIEW_TO_STRING")
@@ -747,11 +757,29 @@ def _build(namespace: Any, name: str) -> Any:
         "Run": lambda: ns.Run(info, ns.RunData([ns.Metric("a", 1.0, 1, 0)]), ns.RunInputs([dataset_input])),
         "Experiment": lambda: ns.Experiment("7", "exp", "s3://b", "active", [ns.ExperimentTag("k", "v")], 1, 2),
         "FileInfo": lambda: ns.FileInfo("a/b", False, 5),
+        "LoggedModelTag": lambda: ns.LoggedModelTag("t", "v"),
+        "LoggedModelParameter": lambda: ns.LoggedModelParameter("p", "1"),
+        "LoggedModel": lambda: ns.LoggedModel(
+            "7",
+            "m-1",
+            "model",
+            "mlflow-artifacts:/7/models/m-1/artifacts",
+            1,
+            2,
+            model_type="agent",
+            source_run_id="r1",
+            status=ns.LoggedModelStatus.PENDING,
+            tags={"k": "v"},
+            params=[ns.LoggedModelParameter("p", "1")],
+            metrics=[ns.Metric("acc", 0.5, 3, 0, model_id="m-1")],
+        ),
     }
     return samples[name]()
 
 
-@pytest.mark.parametrize("name", [n for n in _ENTITY_NAMES if n not in ("ViewType", "RunStatus", "LifecycleStage")])
+@pytest.mark.parametrize(
+    "name", [n for n in _ENTITY_NAMES if n not in ("ViewType", "RunStatus", "LifecycleStage", "LoggedModelStatus")]
+)
 def test_reprs_and_dicts_match_mlflow(name: str) -> None:
     mine, theirs = _build(ours, name), _build(_mlflow_entities(), name)
     omitted = _OMITTED.get(name, set()) | ({"workspace"} if name == "Experiment" else set())
@@ -817,6 +845,18 @@ _WIRE_CASES = [
     ),
     ("FileInfo", "FileInfo", m.FileInfo, '{"path": "a", "is_dir": false, "file_size": 4}'),
     ("DatasetInput", "DatasetInput", m.DatasetInput, "{}"),
+    ("LoggedModel", "LoggedModel", m.LoggedModel, "{}"),
+    (
+        "LoggedModel",
+        "LoggedModel",
+        m.LoggedModel,
+        '{"info": {"model_id": "m-1", "experiment_id": "1", "name": "n", "creation_timestamp_ms": 5,'
+        ' "last_updated_timestamp_ms": 6, "artifact_uri": "mlflow-artifacts:/1/models/m-1/artifacts",'
+        ' "status": "LOGGED_MODEL_UPLOAD_FAILED", "model_type": "agent", "source_run_id": "r",'
+        ' "status_message": "boom", "tags": [{"key": "k", "value": "v"}]},'
+        ' "data": {"params": [{"key": "p", "value": "1"}], "metrics": [{"key": "a", "value": 0.5, "timestamp": 3,'
+        ' "step": 1, "model_id": "m-1"}]}}',
+    ),
 ]
 
 

@@ -79,6 +79,10 @@ class AsyncRestStore:
     async def _run(self, op: ops.Op[T]) -> T:
         return await run_async(op, self.transport, self.transport.sleep)
 
+    async def run_op(self, op: ops.Op[T]) -> T:
+        """Run any sans-IO operation (the registry's and logged models' too) over this store's transport."""
+        return await self._run(op)
+
     async def aclose(self) -> None:
         await self.transport.aclose()
 

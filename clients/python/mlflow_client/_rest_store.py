@@ -48,6 +48,10 @@ class RestStore:
     def _run(self, op: ops.Op[T]) -> T:
         return ops.run(op, self.transport, getattr(self.transport, "sleep", time.sleep))
 
+    def run_op(self, op: ops.Op[T]) -> T:
+        """Run any sans-IO operation (the registry's and logged models' too) over this store's transport."""
+        return self._run(op)
+
     # -- experiments ----------------------------------------------------------------------------
 
     def create_experiment(self, name: str, artifact_location: str | None, tags: Sequence[ExperimentTag]) -> str:

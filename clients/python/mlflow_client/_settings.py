@@ -47,6 +47,12 @@ ENV_VARS: tuple[EnvVar, ...] = (
         None,
         "Where runs are tracked: an http(s):// server URL, or a local folder or file: URI (unset: ./mlruns).",
     ),
+    EnvVar(
+        "MLFLOW_REGISTRY_URI",
+        "registry_uri",
+        None,
+        "Where the model registry is: an http(s):// server URL (unset: the tracking URI).",
+    ),
     EnvVar("MLFLOW_TRACKING_USERNAME", "username", None, "User for HTTP Basic auth; needs the password too."),
     EnvVar(
         "MLFLOW_TRACKING_PASSWORD",
@@ -296,6 +302,7 @@ class Settings:
     """
 
     tracking_uri: str | None = None
+    registry_uri: str | None = None
     username: str | None = None
     password: str | None = None
     token: str | None = None
@@ -430,6 +437,7 @@ class Settings:
 
 _STRING_FIELDS = (
     "tracking_uri",
+    "registry_uri",
     "username",
     "password",
     "token",

@@ -131,6 +131,30 @@ def rpc(name: str, request: msgspec.Struct, response: type[S]) -> Op[S]:
     return decode(data, response)
 
 
+def endpoint_call(
+    endpoint: Endpoint, request: msgspec.Struct, response: type[S], path_args: dict[str, str] | None = None
+) -> Op[S]:
+    """One JSON RPC at ``endpoint`` (any service), its path parameters filled from ``path_args``.
+
+    Only GET carries the fields as query parameters (those not already in the path). A DELETE carries
+    them as a JSON body, as MLflow's own client sends it: MLflow's server reads the body of every
+    method but GET, so a DELETE with query parameters only would reach it with no fields at all.
+    """
+    path = fill_path(endpoint, path_args or {})
+    if endpoint.method == "GET":
+        params = [(k, v) for k, v in query_params(request) if k not in endpoint.path_params]
+        data = yield Call(endpoint.method, path, params=params or None)
+    else:
+        data = yield Call(
+            endpoint.method,
+            path,
+            content=encode(request),
+            headers={"Content-Type": "application/json"},
+            idempotent=endpoint.retry_safe,
+        )
+    return decode(data, response)
+
+
 def _view(view_type: int | str | None) -> str | None:
     if view_type is None:
         return None

@@ -22,6 +22,8 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._async_registry_methods import AsyncRegistryMethods
+from ._logged_model_methods import AsyncLoggedModelMethods
 from .client import (
     _PAGE_SIZE,
     SEARCH_MAX_RESULTS_DEFAULT,
@@ -49,7 +51,7 @@ __all__ = ["AsyncMlflowClient"]
 T = TypeVar("T")
 
 
-class AsyncMlflowClient:
+class AsyncMlflowClient(AsyncRegistryMethods, AsyncLoggedModelMethods):
     """A client of an MLflow tracking server for asyncio: ``async with AsyncMlflowClient(uri) as client``.
 
     ``tracking_uri`` and the settings keywords are ``MlflowClient``'s; ``max_concurrency`` bounds the
@@ -73,7 +75,10 @@ class AsyncMlflowClient:
         self._settings_kw = settings
         self._settings = Settings.from_env(**settings)
         self._tracking_uri = _tracking_uri.resolve(tracking_uri, self._settings)
-        self._registry_uri = registry_uri
+        from ._registry_methods import resolve_registry_uri
+
+        self._registry_uri = resolve_registry_uri(registry_uri, self._tracking_uri, self._settings)
+        self._registry_uri_given = registry_uri
         databricks = is_databricks_uri(self._tracking_uri)
         remote = databricks or self._tracking_uri.lower().startswith(("http://", "https://"))
         self._offline = remote and self._settings.offline == "true"
@@ -112,6 +117,7 @@ class AsyncMlflowClient:
         """Wait for the calls still running (cancelled callers' ones too), then release connections."""
         while self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
+        await self._close_registry()
         await self._store.aclose()
         sync, self._sync = self._sync, None
         if sync is not None:
@@ -131,7 +137,7 @@ class AsyncMlflowClient:
         """The blocking client of the same URI and settings, for what runs in worker threads."""
         with self._sync_lock:
             if self._sync is None:
-                self._sync = MlflowClient(self._tracking_uri, self._registry_uri, **self._settings_kw)
+                self._sync = MlflowClient(self._tracking_uri, self._registry_uri_given, **self._settings_kw)
             return self._sync
 
     async def _in_thread(self, name: str, *args: Any, **kwargs: Any) -> Any:

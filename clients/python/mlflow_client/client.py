@@ -12,6 +12,8 @@ import os
 import time
 
 from . import config
+from ._logged_model_methods import LoggedModelMethods
+from ._registry_methods import RegistryMethods
 from .entities._enums import RunStatus, ViewType
 
 # Importing the client loads no more than it needs to be built: entities (msgspec), validation (re, json) and
@@ -217,11 +219,13 @@ def _local_path(uri: str) -> str | None:
     return uri
 
 
-class MlflowClient:
-    """A client of an MLflow tracking server, a drop-in for ``mlflow.MlflowClient``'s tracking methods.
+class MlflowClient(RegistryMethods, LoggedModelMethods):
+    """A client of an MLflow tracking server, a drop-in for ``mlflow.MlflowClient``'s tracking, Model Registry
+    and logged-model methods (the latter two in ``_registry_methods`` and ``_logged_model_methods``).
 
     ``tracking_uri`` defaults to the one set with ``mlflow_client.set_tracking_uri()``, then to
-    ``MLFLOW_TRACKING_URI``. Use it as a context manager, or call ``close()``, to release connections.
+    ``MLFLOW_TRACKING_URI``. ``registry_uri`` defaults to ``MLFLOW_REGISTRY_URI``, then to the tracking URI.
+    Use it as a context manager, or call ``close()``, to release connections.
     """
 
     def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None, **settings: Any) -> None:
@@ -231,8 +235,11 @@ class MlflowClient:
 
         self._settings = Settings.from_env(**settings)
         self._tracking_uri = _tracking_uri.resolve(tracking_uri, self._settings)
-        self._registry_uri = registry_uri
+        from ._registry_methods import resolve_registry_uri
+
+        self._registry_uri = resolve_registry_uri(registry_uri, self._tracking_uri, self._settings)
         self._artifact_repos: dict[str, ArtifactRepository] = {}
+        self._no_logged_models = False  # set once the server says it has none (before MLflow 3)
         databricks = is_databricks_uri(self._tracking_uri)
         self._remote = databricks or self._tracking_uri.lower().startswith(("http://", "https://"))
         self._delivery_cache: tuple[int, Delivery] | None = None
@@ -256,6 +263,7 @@ class MlflowClient:
         for repo in self._artifact_repos.values():
             repo.close()
         self._artifact_repos.clear()
+        self._close_registry()
         close = getattr(self._store.transport, "close", None)
         if close is not None:
             close()
@@ -611,10 +619,16 @@ class MlflowClient:
         return self._artifact_repo(run_id).list_files(path)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """The entries under ``path``; as in MLflow 3, with those of the run's logged model that the first
+        segment of ``path`` names (``mlflow.<flavor>.log_model(name=...)`` stores a model's files there)."""
         local = self._local_artifact_repo(run_id)
-        if local is not None:  # the run's folder is reachable from here: no need to ask the server
-            return local.list_artifacts(path)
-        return self._store.list_artifacts(run_id, path)
+        # A run folder reachable from here needs no request to the server.
+        files = local.list_artifacts(path) if local is not None else self._store.list_artifacts(run_id, path)
+        if path:
+            from ._run_artifacts import list_model_artifacts
+
+            files += list_model_artifacts(self, run_id, path)
+        return files
 
     # -- artifacts ------------------------------------------------------------------------------
 
@@ -697,8 +711,28 @@ class MlflowClient:
 
     def download_artifacts(self, run_id: str, path: str, dst_path: str | os.PathLike[str] | None = None) -> str:
         """Download the run's artifact file or folder ``path`` into ``dst_path`` (default: a new temporary
-        folder) and return its local path. Paths that would land outside ``dst_path`` are refused."""
-        return self._artifact_repo(run_id).download_artifacts(path, dst_path)
+        folder) and return its local path. Paths that would land outside ``dst_path`` are refused. As in
+        MLflow 3, the files of the run's logged model named by the first segment of ``path`` come too."""
+        if not path:
+            return self._artifact_repo(run_id).download_artifacts(path, dst_path)
+        from ._run_artifacts import download_run_path
+
+        return download_run_path(self, run_id, "", path, dst_path)
+
+    def _repository_for(self, artifact_uri: str) -> ArtifactRepository:
+        """The repository of any artifact URI (a logged model's, a model version's), cached by URI;
+        ``mlflow-artifacts:`` ones go through this client's server."""
+        from .artifacts import get_repository
+
+        key = "uri:" + artifact_uri
+        repo = self._artifact_repos.get(key)
+        if repo is None:
+            from ._transport import HttpTransport
+
+            transport = self._store.transport
+            http = transport if isinstance(transport, HttpTransport) else None
+            repo = self._artifact_repos[key] = get_repository(artifact_uri, transport=http, settings=self._settings)
+        return repo
 
 
 def _batches(

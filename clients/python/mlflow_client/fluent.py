@@ -147,6 +147,20 @@ def get_tracking_uri() -> str:
     return _tracking_uri.resolve(None, Settings.from_env())
 
 
+def set_registry_uri(uri: str | None) -> None:
+    """Set the model registry URI for this process (clients made without ``registry_uri`` use it)."""
+    _tracking_uri.set_registry_uri(uri)
+
+
+def get_registry_uri() -> str:
+    """The registry URI in force: ``set_registry_uri()``, else MLFLOW_REGISTRY_URI, else the tracking URI."""
+    from ._registry_methods import resolve_registry_uri
+    from ._settings import Settings
+
+    settings = Settings.from_env()
+    return resolve_registry_uri(None, _tracking_uri.resolve(None, settings), settings)
+
+
 def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:
     return _client().create_experiment(name, artifact_location, tags)
 

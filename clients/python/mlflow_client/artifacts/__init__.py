@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from .._settings import Settings
     from .._transport import HttpTransport
 
-__all__ = ["ArtifactRepository", "get_repository"]
+__all__ = ["ArtifactRepository", "download_artifacts", "get_repository"]
 
 #: Schemes of stores MLflow supports that mlflow-client does not (yet).
 UNSUPPORTED_SCHEMES = frozenset(
@@ -241,4 +241,70 @@ def get_repository(
         )
     raise MlflowException(
         f"Unknown artifact store scheme {scheme!r} in {artifact_uri}", error_code="INVALID_PARAMETER_VALUE"
+    )
+
+
+def download_artifacts(
+    artifact_uri: str | None = None,
+    run_id: str | None = None,
+    artifact_path: str | None = None,
+    dst_path: str | None = None,
+    tracking_uri: str | None = None,
+    registry_uri: str | None = None,
+) -> str:
+    """Download an artifact file or folder and return its local path: ``mlflow.artifacts.download_artifacts``.
+
+    ``artifact_uri`` may be ``runs:/<run_id>/<path>``, ``models:/<name>/<version>[/<path>]``,
+    ``models:/<name>@<alias>``, ``models:/<name>/<stage>`` (or ``/latest``), ``models:/<model_id>``, or a
+    store's own URI (``mlflow-artifacts:/...``, ``s3://...``, ``file:...``, a path). Or give ``run_id`` (and
+    ``artifact_path`` within the run). Exactly one of ``artifact_uri`` and ``run_id``. ``dst_path`` is
+    created if missing; unset, a new temporary folder. Files are streamed, and none appears under its final
+    name before it is complete.
+    """
+    if (run_id, artifact_uri).count(None) != 1:
+        from ..exceptions import InvalidParameterValue
+
+        raise InvalidParameterValue("Exactly one of `run_id` or `artifact_uri` must be specified")
+    if artifact_uri is not None and artifact_path is not None:
+        from ..exceptions import InvalidParameterValue
+
+        raise InvalidParameterValue("`artifact_path` cannot be specified if `artifact_uri` is specified")
+    if dst_path is not None:
+        os.makedirs(dst_path, exist_ok=True)
+    from ._uris import download, split_root
+
+    if artifact_uri is not None and uri_scheme(os.fspath(artifact_uri)) not in ("runs", "models", "mlflow-artifacts"):
+        # A store's own URI needs no tracking server (nor a usable tracking URI).
+        from .._settings import Settings
+
+        root, name = split_root(os.fspath(artifact_uri))
+        repo = get_repository(root, settings=Settings.from_env())
+        try:
+            return repo.download_artifacts(name, dst_path)
+        except MlflowException as err:
+            if not os.fspath(artifact_uri).startswith("m-"):
+                raise
+            raise _with_model_id_hint(err, os.fspath(artifact_uri)) from err
+        finally:
+            repo.close()
+    from ..client import MlflowClient
+
+    with MlflowClient(tracking_uri, registry_uri) as client:
+        if artifact_uri is not None:
+            try:
+                return download(client, os.fspath(artifact_uri), dst_path)
+            except MlflowException as err:
+                if not os.fspath(artifact_uri).startswith("m-"):
+                    raise
+                raise _with_model_id_hint(err, os.fspath(artifact_uri)) from err
+        assert run_id is not None
+        return client.download_artifacts(run_id, artifact_path or "", dst_path)
+
+
+def _with_model_id_hint(err: MlflowException, uri: str) -> MlflowException:
+    """MLflow's hint when a bare logged-model ID (``m-...``) is given as a URI."""
+    return type(err)(
+        f"Invalid uri `{uri}` is passed. Maybe you meant 'models:/{uri}'?",
+        error_code=err.error_code,
+        http_status=err.http_status,
     )

@@ -2,6 +2,7 @@
 
 Code written against ``mlflow.entities`` runs unchanged against these. They convert to and from the
 generated wire Structs with ``_from_wire``/``_to_wire``; importing this package does not load those.
+The Model Registry's entities are in ``mlflow_client.entities.model_registry``, as in MLflow.
 Each class loads on first access (PEP 562): ``Metric`` is a msgspec Struct, and a script that only
 builds a client should not pay for msgspec before its first request.
 """
@@ -22,6 +23,10 @@ _LAZY = {
     "ExperimentTag": "_experiment",
     "FileInfo": "_file_info",
     "PagedList": "_paged_list",
+    "LoggedModel": "_logged_model",
+    "LoggedModelParameter": "_logged_model",
+    "LoggedModelStatus": "_logged_model",
+    "LoggedModelTag": "_logged_model",
     "LoggedModelInput": "_run",
     "LoggedModelOutput": "_run",
     "Run": "_run",
@@ -42,8 +47,12 @@ __all__ = [
     "FileInfo",
     "InputTag",
     "LifecycleStage",
+    "LoggedModel",
     "LoggedModelInput",
     "LoggedModelOutput",
+    "LoggedModelParameter",
+    "LoggedModelStatus",
+    "LoggedModelTag",
     "Metric",
     "PagedList",
     "Param",
@@ -62,6 +71,12 @@ if TYPE_CHECKING:
     from mlflow_client.entities._enums import LifecycleStage, RunStatus, ViewType
     from mlflow_client.entities._experiment import Experiment, ExperimentTag
     from mlflow_client.entities._file_info import FileInfo
+    from mlflow_client.entities._logged_model import (
+        LoggedModel,
+        LoggedModelParameter,
+        LoggedModelStatus,
+        LoggedModelTag,
+    )
     from mlflow_client.entities._paged_list import PagedList
     from mlflow_client.entities._run import (
         LoggedModelInput,
