@@ -3,7 +3,6 @@ must validate against its response schema in spec/openapi.yaml (closed: no field
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import time
@@ -17,7 +16,6 @@ from mlflow_client._generated import endpoints as ep
 from mlflow_client._generated import models as m
 from mlflow_client._generated._runtime import Body, Endpoint, QueryParams
 from mlflow_client._transport import HttpTransport, RestError
-from mlflow_client.exceptions import InvalidParameterValue
 
 from conformance_tests._schema import errors, response_schema_name
 
@@ -220,13 +218,11 @@ def test_every_rpc_against_real_server(transport: RecordingTransport) -> None:
 
 
 def _as_body(t: RecordingTransport, rpc: str, request: msgspec.Struct, response: type[msgspec.Struct]) -> None:
-    """A DELETE RPC at its generated endpoint, its fields in a JSON body, as MLflow's client sends it: MLflow's
-    server reads the body of every method but GET, and the generated function's query string goes unread
-    (``test_generated_delete_functions_reach_mlflow_without_their_fields`` shows it)."""
-    from mlflow_client._store_ops import endpoint_call, run
-
-    endpoint = next(e for e in ep.ENDPOINTS if e.rpc == rpc)
-    run(endpoint_call(endpoint, request, response), t)
+    """A DELETE RPC through its generated function, which sends the fields in a JSON body as MLflow's client
+    does (MLflow's server reads the body of every method but GET; a query string on DELETE goes unread)."""
+    name = re.sub(r"(?<!^)(?=[A-Z])", "_", rpc).lower()
+    answer = getattr(ep, name)(t, request)
+    assert isinstance(answer, response)
 
 
 def _logged_models_and_registry(t: RecordingTransport, exp_id: str, run_id: str) -> None:
@@ -280,6 +276,10 @@ def _logged_models_and_registry(t: RecordingTransport, exp_id: str, run_id: str)
     ep.artifacts_upload_artifact(t, location.split(":/", 1)[1].lstrip("/") + "/MLmodel", b"flavors: {}\n")
     listed = ep.list_logged_model_artifacts(t, m.ListLoggedModelArtifacts(model_id=model_id))
     assert [(f.path, f.is_dir) for f in listed.files] == [("MLmodel", False)]
+    downloaded = ep.artifacts_get_logged_model_artifact(
+        t, m.ArtifactsGetLoggedModelArtifact(model_id=model_id, artifact_file_path="MLmodel")
+    )
+    assert downloaded == b"flavors: {}\n"
 
     name = f"interop-model-{uuid.uuid4().hex[:8]}"
     rm = ep.create_registered_model(
@@ -352,22 +352,14 @@ def _logged_models_and_registry(t: RecordingTransport, exp_id: str, run_id: str)
     ep.delete_logged_model(t, m.DeleteLoggedModel(model_id=model_id))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InvalidParameterValue,  # "Missing value for required parameter 'name'": the field did not arrive
-    reason="generated-layer bug: _runtime.call sends a DELETE's fields as query parameters, which MLflow's server "
-    "does not read (it reads the JSON body of every method but GET); fix in codegen (in_query: GET only)",
-)
-def test_generated_delete_functions_reach_mlflow_without_their_fields(transport: RecordingTransport) -> None:
+def test_generated_delete_functions_reach_mlflow_with_their_fields(transport: RecordingTransport) -> None:
+    """A DELETE's fields go in its JSON body: sent as a query string, MLflow would not read them."""
     name = f"interop-delete-{uuid.uuid4().hex[:8]}"
     ep.create_registered_model(transport, m.CreateRegisteredModel(name=name))
-    try:
-        ep.delete_registered_model(transport, m.DeleteRegisteredModel(name=name))
-    finally:
-        with contextlib.suppress(RestError):
-            _as_body(
-                transport, "deleteRegisteredModel", m.DeleteRegisteredModel(name=name), m.DeleteRegisteredModelResponse
-            )
+    ep.delete_registered_model(transport, m.DeleteRegisteredModel(name=name))
+    with pytest.raises(RestError) as gone:
+        ep.get_registered_model(transport, m.GetRegisteredModel(name=name))
+    assert gone.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
 def test_multipart_on_local_store_is_an_error_with_mlflows_shape(transport: RecordingTransport) -> None:

@@ -19,7 +19,7 @@ import pytest
 from mlflow_client import MlflowClient
 from mlflow_client import artifacts as ours
 from mlflow_client.exceptions import InvalidParameterValue, MlflowException, ResourceNotFound
-from sklearn.linear_model import LinearRegression  # type: ignore[import-untyped]
+from sklearn.linear_model import LinearRegression
 
 
 class Logged(NamedTuple):
