@@ -1,4 +1,8 @@
-"""Start a real ``mlflow server`` (from the PyPI ``mlflow`` package) on a free loopback port."""
+"""Start a real ``mlflow server`` (from the PyPI ``mlflow`` package) on a free loopback port.
+
+The server is this venv's mlflow unless :func:`use_release` (``pytest --mlflow-release 3.11``) picked one of
+the releases in ``tests/mlflow_releases.py``, whose cached venv then provides the ``mlflow`` command.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,11 @@ from pathlib import Path
 
 import httpx
 
+from tests import mlflow_releases
+
 STARTUP_TIMEOUT = 120.0
+_release_bin: Path | None = None  # set by use_release(); None: this venv's mlflow
+_server_version = mlflow_releases.current_mlflow_version()
 
 
 def free_port() -> int:
@@ -25,7 +33,31 @@ def free_port() -> int:
         return port
 
 
-def _mlflow_cli() -> list[str]:
+def use_release(release: str | None) -> None:
+    """Start every later ``real_mlflow_server()`` from ``release``'s cached venv (made now if missing)."""
+    global _release_bin, _server_version
+    _release_bin = None if release is None else mlflow_releases.server_venv(mlflow_releases.release_key(release))
+    _server_version = (
+        mlflow_releases.current_mlflow_version()
+        if release is None
+        else mlflow_releases.pinned_version(mlflow_releases.release_key(release))
+    )
+
+
+def server_version() -> str:
+    """The version of the mlflow that ``real_mlflow_server()`` starts (e.g. ``"3.11.1"``)."""
+    return _server_version
+
+
+def server_version_info() -> tuple[int, ...]:
+    """:func:`server_version` as numbers, to compare releases: ``server_version_info() < (3, 0)``."""
+    return tuple(int(part) for part in _server_version.split(".")[:3])
+
+
+def _mlflow_cli(bin_dir: Path | None = None) -> list[str]:
+    bin_dir = bin_dir if bin_dir is not None else _release_bin
+    if bin_dir is not None:
+        return [str(bin_dir / "mlflow")]
     exe = Path(sys.executable).with_name("mlflow")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "mlflow"]
 
@@ -52,20 +84,29 @@ def real_mlflow_server(
     env: dict[str, str] | None = None,
     port: int | None = None,
     keep_workdir: bool = False,
+    bin_dir: Path | None = None,
 ) -> Iterator[str]:
     """Yield the URL of a fresh ``mlflow server`` (SQLite backend, artifacts served by the server).
 
     ``workdir`` (removed afterwards unless ``keep_workdir``, so that a server can be restarted on the same
     data) holds the database, artifacts and log; ``env`` replaces the inherited environment, which by
     default is this process's with ``MLFLOW_TRACKING_URI`` cleared. ``port`` defaults to a free one.
+    ``bin_dir`` is the venv whose ``mlflow`` runs (default: the release of :func:`use_release`, else this venv).
     """
+    bin_dir = bin_dir if bin_dir is not None else _release_bin
     workdir = workdir if workdir is not None else Path(tempfile.mkdtemp(prefix="mlflow-server-"))
     port = port if port is not None else free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = mlflow_server_cmd(
-        _mlflow_cli(), port, f"sqlite:///{workdir / 'mlflow.db'}", str(workdir / "artifacts"), *extra_args
+        _mlflow_cli(bin_dir), port, f"sqlite:///{workdir / 'mlflow.db'}", str(workdir / "artifacts"), *extra_args
     )
     env = {**(env if env is not None else {**os.environ, "MLFLOW_TRACKING_URI": ""}), "PYTHONUNBUFFERED": "1"}
+    if bin_dir is not None:
+        # Another venv's server: nothing of this checkout on its import path, and the commands it starts by
+        # name (MLflow 2's gunicorn) from that venv.
+        env.pop("PYTHONPATH", None)
+        env["VIRTUAL_ENV"] = str(bin_dir.parent)
+        env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', os.defpath)}"
     # MLflow 3's job runner (GenAI jobs, unused here) makes a folder in /dev/shm per server and never removes it.
     env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     log = open(workdir / "server.log", "ab")  # noqa: SIM115 - closed below
