@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -110,20 +111,51 @@ def real_mlflow_server(
     # MLflow 3's job runner (GenAI jobs, unused here) makes a folder in /dev/shm per server and never removes it.
     env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     log = open(workdir / "server.log", "ab")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_ready(url, proc, workdir / "server.log")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process_group(proc)
         log.close()
         if not keep_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """Stop ``proc`` (started with ``start_new_session=True``) and everything it started, and wait until they are gone.
+
+    MLflow 2's ``mlflow server`` runs gunicorn as a child that outlives a terminated parent, still serving; the
+    whole process group gets SIGTERM (SIGKILL after ``timeout``), so a stopped server no longer answers.
+    """
+    pgid = proc.pid
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=timeout)
+    killed = False
+    while _group_alive(pgid):
+        if time.monotonic() > deadline:
+            if killed:
+                raise RuntimeError(f"processes of group {pgid} survive SIGKILL")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+            killed, deadline = True, time.monotonic() + timeout
+        time.sleep(0.05)  # polling for the processes to exit, not synchronising on timing
+    proc.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs (zombies waiting for their parent do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
