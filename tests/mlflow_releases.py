@@ -28,6 +28,11 @@ RELEASES: dict[str, tuple[str, ...]] = {
     "3.11": ("mlflow[auth]==3.11.1", *SERVER_EXTRAS),
     "3.18": ("mlflow[auth]==3.18.0", *SERVER_EXTRAS),
 }
+# Requirements a release declares that the package index does not have, left out of its venv (with the reason):
+# its own requirements are installed without them. mlflow-tracing is a subset of mlflow-skinny's files.
+UNAVAILABLE: dict[str, tuple[str, ...]] = {
+    "mlflow-3.18": ("mlflow-tracing",),  # mlflow 3.18.0 needs mlflow-tracing==3.18.0, not published (3.17.2 is)
+}
 # Other servers of the conformance matrix.
 THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "fasttrackml": ("fasttrackml==0.6.0",),
@@ -71,8 +76,35 @@ def server_venv(name: str) -> Path:
     print(f"compat: creating {path} ({' '.join(pins)})", file=sys.stderr, flush=True)
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(path)], check=True)
     pip = [str(path / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "install", *pins], check=True)
+    if name in UNAVAILABLE:
+        top, rest = pins[0], pins[1:]
+        subprocess.run([*pip, "install", "--no-deps", top.replace("[auth]", "")], check=True)
+        needs = subprocess.run(
+            [str(path / "bin" / "python"), "-c", _REQUIREMENTS, top, *UNAVAILABLE[name]],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split("\n")
+        subprocess.run([*pip, "install", *[n for n in needs if n], *rest], check=True)
+    else:
+        subprocess.run([*pip, "install", *pins], check=True)
     freeze = subprocess.run([*pip, "freeze"], check=True, capture_output=True, text=True).stdout
     (path / "freeze.txt").write_text(freeze)
     stamp.write_text(wanted)
     return path / "bin"
+
+
+# Run in the new venv: the requirements of the installed ``pkg[extras]`` (argv[1]) for this platform, less the
+# distributions named in argv[2:], one a line.
+_REQUIREMENTS = """
+import importlib.metadata, sys
+from pip._vendor.packaging.requirements import Requirement
+top = Requirement(sys.argv[1])
+left_out = {n.lower() for n in sys.argv[2:]}
+for line in importlib.metadata.requires(top.name) or []:
+    req = Requirement(line)
+    if req.name.lower() in left_out:
+        continue
+    if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in [""] + sorted(top.extras)):
+        print(str(req).split(";")[0].strip())
+"""
