@@ -267,14 +267,15 @@ def print_matrix(columns: list[Column]) -> None:
             print(f"- **{col.title}** fails {len(failing)}: {shown}{more} (report: {rel.CACHE / col.key}.md)")
 
 
-def regressions(columns: list[Column]) -> list[str]:
-    baseline: dict[str, dict[str, str]] = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+def regressions(columns: list[Column], path: Path = BASELINE) -> list[str]:
+    """What passed in the baseline at ``path`` and does not pass now (or a server that could not be tested)."""
+    baseline: dict[str, dict[str, str]] = json.loads(path.read_text()) if path.exists() else {}
     found = []
     for col in columns:
         known = baseline.get(col.key)
         if known is None:
             if col.outcomes or col.not_run:
-                print(f"compat: {col.title} is not in {BASELINE.name} yet (--update-baseline records it)")
+                print(f"compat: {col.title} is not in {path.name} yet (--update-baseline records it)")
             continue
         if col.not_run and any(o == "pass" for o in known.values()):
             found.append(f"{col.title}: could not be tested ({col.not_run})")
@@ -290,15 +291,15 @@ def regressions(columns: list[Column]) -> list[str]:
     return found
 
 
-def update_baseline(columns: list[Column]) -> None:
-    baseline: dict[str, dict[str, str]] = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+def update_baseline(columns: list[Column], path: Path = BASELINE) -> None:
+    baseline: dict[str, dict[str, str]] = json.loads(path.read_text()) if path.exists() else {}
     for col in columns:
         if col.outcomes:
             baseline[col.key] = dict(sorted(col.outcomes.items()))
         elif col.not_run:
             baseline[col.key] = {}
-    BASELINE.write_text(json.dumps(dict(sorted(baseline.items())), indent=1) + "\n")
-    print(f"compat: wrote {BASELINE}")
+    path.write_text(json.dumps(dict(sorted(baseline.items())), indent=1) + "\n")
+    print(f"compat: wrote {path}")
 
 
 # ---- main ------------------------------------------------------------------------------------------------
