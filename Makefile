@@ -51,9 +51,9 @@ bench: $(STAMP)
 conformance: $(STAMP)
 	$(BIN)/python -m conformance_tests $(if $(URL),--url $(URL)) --report conformance-report.md
 
-## compat: the conformance matrix of README (stub, MLflow 3.x, MLflow 2.22, FastTrackML); extra venvs in .cache/compat
+## compat: our client's interop tests against MLflow 2.22, 3.11 and 3.18, then the README's conformance matrix (stub, those, this venv's MLflow, FastTrackML, mlflow-go-backend); venvs in .cache/compat; ARGS= passes options to scripts/compat.py
 compat: $(STAMP)
-	$(BIN)/python scripts/compat.py
+	$(BIN)/python scripts/compat.py $(ARGS)
 
 ## bindings: regenerate the Java and R bindings from spec/ and build them (build/java, build/r-lib)
 bindings: $(STAMP)

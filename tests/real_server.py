@@ -1,10 +1,15 @@
-"""Start a real ``mlflow server`` (from the PyPI ``mlflow`` package) on a free loopback port."""
+"""Start a real ``mlflow server`` (from the PyPI ``mlflow`` package) on a free loopback port.
+
+The server is this venv's mlflow unless :func:`use_release` (``pytest --mlflow-release 3.11``) picked one of
+the releases in ``tests/mlflow_releases.py``, whose cached venv then provides the ``mlflow`` command.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -15,7 +20,11 @@ from pathlib import Path
 
 import httpx
 
+from tests import mlflow_releases
+
 STARTUP_TIMEOUT = 120.0
+_release_bin: Path | None = None  # set by use_release(); None: this venv's mlflow
+_server_version = mlflow_releases.current_mlflow_version()
 
 
 def free_port() -> int:
@@ -25,7 +34,31 @@ def free_port() -> int:
         return port
 
 
-def _mlflow_cli() -> list[str]:
+def use_release(release: str | None) -> None:
+    """Start every later ``real_mlflow_server()`` from ``release``'s cached venv (made now if missing)."""
+    global _release_bin, _server_version
+    _release_bin = None if release is None else mlflow_releases.server_venv(mlflow_releases.release_key(release))
+    _server_version = (
+        mlflow_releases.current_mlflow_version()
+        if release is None
+        else mlflow_releases.pinned_version(mlflow_releases.release_key(release))
+    )
+
+
+def server_version() -> str:
+    """The version of the mlflow that ``real_mlflow_server()`` starts (e.g. ``"3.11.1"``)."""
+    return _server_version
+
+
+def server_version_info() -> tuple[int, ...]:
+    """:func:`server_version` as numbers, to compare releases: ``server_version_info() < (3, 0)``."""
+    return tuple(int(part) for part in _server_version.split(".")[:3])
+
+
+def _mlflow_cli(bin_dir: Path | None = None) -> list[str]:
+    bin_dir = bin_dir if bin_dir is not None else _release_bin
+    if bin_dir is not None:
+        return [str(bin_dir / "mlflow")]
     exe = Path(sys.executable).with_name("mlflow")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "mlflow"]
 
@@ -52,37 +85,77 @@ def real_mlflow_server(
     env: dict[str, str] | None = None,
     port: int | None = None,
     keep_workdir: bool = False,
+    bin_dir: Path | None = None,
 ) -> Iterator[str]:
     """Yield the URL of a fresh ``mlflow server`` (SQLite backend, artifacts served by the server).
 
     ``workdir`` (removed afterwards unless ``keep_workdir``, so that a server can be restarted on the same
     data) holds the database, artifacts and log; ``env`` replaces the inherited environment, which by
     default is this process's with ``MLFLOW_TRACKING_URI`` cleared. ``port`` defaults to a free one.
+    ``bin_dir`` is the venv whose ``mlflow`` runs (default: the release of :func:`use_release`, else this venv).
     """
+    bin_dir = bin_dir if bin_dir is not None else _release_bin
     workdir = workdir if workdir is not None else Path(tempfile.mkdtemp(prefix="mlflow-server-"))
     port = port if port is not None else free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = mlflow_server_cmd(
-        _mlflow_cli(), port, f"sqlite:///{workdir / 'mlflow.db'}", str(workdir / "artifacts"), *extra_args
+        _mlflow_cli(bin_dir), port, f"sqlite:///{workdir / 'mlflow.db'}", str(workdir / "artifacts"), *extra_args
     )
     env = {**(env if env is not None else {**os.environ, "MLFLOW_TRACKING_URI": ""}), "PYTHONUNBUFFERED": "1"}
+    if bin_dir is not None:
+        # Another venv's server: nothing of this checkout on its import path, and the commands it starts by
+        # name (MLflow 2's gunicorn) from that venv.
+        env.pop("PYTHONPATH", None)
+        env["VIRTUAL_ENV"] = str(bin_dir.parent)
+        env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', os.defpath)}"
     # MLflow 3's job runner (GenAI jobs, unused here) makes a folder in /dev/shm per server and never removes it.
     env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     log = open(workdir / "server.log", "ab")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_ready(url, proc, workdir / "server.log")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process_group(proc)
         log.close()
         if not keep_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """Stop ``proc`` (started with ``start_new_session=True``) and everything it started, and wait until they are gone.
+
+    MLflow 2's ``mlflow server`` runs gunicorn as a child that outlives a terminated parent, still serving; the
+    whole process group gets SIGTERM (SIGKILL after ``timeout``), so a stopped server no longer answers.
+    """
+    pgid = proc.pid
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=timeout)
+    killed = False
+    while _group_alive(pgid):
+        if time.monotonic() > deadline:
+            if killed:
+                raise RuntimeError(f"processes of group {pgid} survive SIGKILL")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+            killed, deadline = True, time.monotonic() + timeout
+        time.sleep(0.05)  # polling for the processes to exit, not synchronising on timing
+    proc.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs (zombies waiting for their parent do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
