@@ -244,7 +244,16 @@ REGISTRY: list[Scenario] = [
             ("filter", "name LIKE '{uniq}-%' AND source_path = 's3://bucket/other'"),
         ),
         get("version order", "model-versions/search", ("filter", "name LIKE '{uniq}-%'"), ("order_by", "name DESC")),
-        get("versions paged", "model-versions/search", ("filter", "name LIKE '{uniq}-%'"), ("max_results", "2")),
+        # Ordered by name and number: the default order starts with last_updated_timestamp, which ties within a
+        # millisecond on a fast server and not on a slow one.
+        get(
+            "versions paged",
+            "model-versions/search",
+            ("filter", "name LIKE '{uniq}-%'"),
+            ("order_by", "name ASC"),
+            ("order_by", "version_number DESC"),
+            ("max_results", "2"),
+        ),
         get("max_results 0", "model-versions/search", ("max_results", "0")),
         get("unknown version attribute", "model-versions/search", ("filter", "bogus = 'x'")),
     ),
@@ -360,10 +369,12 @@ LOGGED_MODELS: list[Scenario] = [
                 "dataset_digest": "d",
             },
         ),
-        search_logged("all, newest first"),
+        # Multi-model answers are ordered by name: the default order (newest first, then model id) ties within a
+        # millisecond on a fast server, and model ids are random.
+        search_logged("all", order_by=[{"field_name": "name"}]),
         search_logged("by name", filter="name = 'beta'"),
-        search_logged("LIKE", filter="name LIKE '%a'"),
-        search_logged("by metric", filter="metrics.acc > 0.15"),
+        search_logged("LIKE", filter="name LIKE '%a'", order_by=[{"field_name": "name"}]),
+        search_logged("by metric", filter="metrics.acc > 0.15", order_by=[{"field_name": "name"}]),
         search_logged("by param", filter="params.lr = '0'"),
         search_logged("by tag and metric", filter="tags.kind = 'odd' AND metrics.acc < 0.25"),
         search_logged("by source run", filter="source_run_id = '{run_id}'"),
@@ -371,7 +382,7 @@ LOGGED_MODELS: list[Scenario] = [
         search_logged("dataset without digest", datasets=[{"dataset_name": "ds"}], filter="metrics.acc > 0"),
         search_logged("order by name", order_by=[{"field_name": "name"}]),
         search_logged("order by metric", order_by=[{"field_name": "metrics.acc", "ascending": False}]),
-        search_logged("page", max_results=2, save={"token": "next_page_token"}),
+        search_logged("page", max_results=2, save={"token": "next_page_token"}, order_by=[{"field_name": "name"}]),
         search_logged("unknown attribute", filter="bogus = 1"),
         search_logged("unknown order field", order_by=[{"field_name": "bogus"}]),
         post("no experiments", "logged-models/search", {}),
