@@ -465,12 +465,12 @@ def search_runs(store: Store, req: m.SearchRuns) -> m.SearchRunsResponse:
 # -- metrics ----------------------------------------------------------------------------------------
 
 
-def _offset_token(offset: int) -> str:
+def offset_token(offset: int) -> str:
     """History pages are plain offsets (the history of a run only grows at its end), wrapped as MLflow does."""
     return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
 
 
-def _offset_from_token(token: str) -> int:
+def offset_from_token(token: str) -> int:
     try:
         return search.offset_from_token(token)
     except search.SearchError as err:
@@ -484,13 +484,13 @@ def get_metric_history(store: Store, req: m.GetMetricHistory) -> m.GetMetricHist
         raise invalid(
             f"Invalid value {req.max_results} for parameter 'max_results' supplied. It must be a positive integer."
         )
-    start = _offset_from_token(req.page_token) if req.page_token else 0  # a bad token is refused for any run
+    start = offset_from_token(req.page_token) if req.page_token else 0  # a bad token is refused for any run
     if not store.run_exists(run_id):
         return m.GetMetricHistoryResponse()
     points, total = store.metric_history_json(run_id, str(req.metric_key), start, req.max_results)
     token = None
     if req.max_results is not None and start + req.max_results < total:
-        token = _offset_token(start + req.max_results)
+        token = offset_token(start + req.max_results)
     # The body GetMetricHistoryResponse would encode to, built around the points' JSON without decoding it.
     tail = b"}" if token is None else b'%b"next_page_token":%b}' % (b"," if points else b"", msgspec.json.encode(token))
     return b"".join((b'{"metrics":[', points, b"]", tail)) if points else b"{" + tail

@@ -133,9 +133,9 @@ def _sort_key(field: str) -> Callable[[Any], Any]:
 
 def _page(items: list[Any], max_results: int, page_token: str | None) -> tuple[list[Any], str | None]:
     """MLflow's paging: fetch ``max_results + 1`` from the offset; a token when that many came back."""
-    offset = handlers._offset_from_token(page_token) if page_token else 0
+    offset = handlers.offset_from_token(page_token) if page_token else 0
     window = items[offset : offset + max_results + 1]
-    token = handlers._offset_token(offset + max_results) if len(window) == max_results + 1 else None
+    token = handlers.offset_token(offset + max_results) if len(window) == max_results + 1 else None
     return window[:max_results], token
 
 

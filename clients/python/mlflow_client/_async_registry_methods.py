@@ -44,14 +44,9 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     from . import _registry_ops as ops
 else:
+    from ._lazy import LazyModule
 
-    class _LazyOps:
-        def __getattr__(self, name):
-            from . import _registry_ops
-
-            return getattr(_registry_ops, name)
-
-    ops = _LazyOps()
+    ops = LazyModule("mlflow_client._registry_ops")
 
 
 class AsyncRegistryMethods:

@@ -25,14 +25,9 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     from . import _logged_model_ops as ops
 else:
+    from ._lazy import LazyModule
 
-    class _LazyOps:
-        def __getattr__(self, name):
-            from . import _logged_model_ops
-
-            return getattr(_logged_model_ops, name)
-
-    ops = _LazyOps()
+    ops = LazyModule("mlflow_client._logged_model_ops")
 
 
 def _invalid(message: str) -> Exception:
