@@ -108,6 +108,25 @@ def _path_expr(binding: Binding) -> str:
     return " + ".join(out) or '""'
 
 
+_JAVA_LITERAL_SUFFIX = {"int64": "L", "uint64": "L", "sint64": "L"}
+
+
+def _client_defaults(api: Api, rpc: Rpc) -> list[str]:
+    """Statements that fill the spec's client defaults into the fields the caller left unset."""
+    lines = []
+    for f in api.messages[rpc.request].fields:
+        if f.rules.client_default is None:
+            continue
+        name = _camel(f.name, upper=True)
+        value = f"{f.rules.client_default}{_JAVA_LITERAL_SUFFIX.get(f.kind, '')}"
+        lines += [
+            f"        if (!request.has{name}()) {{",
+            f"            request = request.toBuilder().set{name}({value}).build();",
+            "        }",
+        ]
+    return lines
+
+
 def _method(api: Api, names: JavaNames, rpc: Rpc, imports: set[str]) -> list[str]:
     binding = rpc.bindings[0]
     own_params = [p for p in binding.path_params if p not in binding.field_params]
@@ -143,14 +162,26 @@ def _method(api: Api, names: JavaNames, rpc: Rpc, imports: set[str]) -> list[str
             f"transport.callJson(\n                {method}, {path}, {in_query}, request,\n"
             f"                {response_type}.getDefaultInstance(), {idempotent})"
         )
+    defaults = _client_defaults(api, rpc) if any(a.endswith(" request") for a in args) else []
+    if defaults:
+        extra += [
+            "",
+            "<p>Unset, "
+            + ", ".join(
+                f"{{@code {f.name}}} is sent as {f.rules.client_default}"
+                for f in api.messages[rpc.request].fields
+                if f.rules.client_default is not None
+            )
+            + ".",
+        ]
     if binding.response_body == "none":
         returns = "void"
         params.append("@throws MlflowException if the server answers with an error or cannot be reached")
-        body = [f"        {call};"]
+        body = [*defaults, f"        {call};"]
     else:
         params.append("@return the server's answer")
         params.append("@throws MlflowException if the server answers with an error or cannot be reached")
-        body = [f"        return {call};"]
+        body = [*defaults, f"        return {call};"]
     doc = _javadoc(rpc.doc or rpc.name, "    ", [*extra, "", *params])
     signature = f"    public {returns} {rpc.name}({', '.join(args)}) {{"
     if len(signature) > 120:

@@ -73,6 +73,9 @@ def _field_schema(api: Api, f: Field) -> dict[str, Any]:
         )
     if f.rules.deprecated_for:
         schema["deprecated"] = True
+    if f.rules.client_default is not None:
+        # Not OpenAPI's "default" (what a server assumes): what a client sends when its caller gives nothing.
+        schema["x-client-default"] = f.rules.client_default
     return schema
 
 

@@ -174,10 +174,16 @@ def emit_endpoints(api: Api) -> str:
             first_index.setdefault(key, i)
             req = api.messages[rpc.request].name
             resp = api.messages[rpc.response].name
+            defaults = tuple(
+                (f.name, f.rules.client_default)
+                for f in api.messages[rpc.request].fields
+                if f.rules.client_default is not None
+            )
             out.append(
                 f"    Endpoint({rpc.name!r}, {rpc.service!r}, {b.method!r}, {b.path!r}, {req}, {resp}, "
                 f"{b.since!r}, {b.request_body!r}, {b.response_body!r}, {b.path_params!r}, {b.retry_safe!r}"
                 + (f", {b.multi_segment!r}" if b.multi_segment else "")
+                + (f", client_defaults={defaults!r}" if defaults else "")
                 + "),"
             )
             i += 1
@@ -190,7 +196,8 @@ def emit_endpoints(api: Api) -> str:
 
 def _has_rule(f: Field) -> bool:
     r = f.rules
-    return r.required or any(v is not None for v in (r.max_length, r.max_items, r.minimum, r.maximum))
+    limits = (r.max_length, r.max_items, r.minimum, r.maximum, r.client_default)
+    return r.required or any(v is not None for v in limits)
 
 
 def emit_rules(api: Api) -> str:
@@ -211,6 +218,7 @@ def emit_rules(api: Api) -> str:
         "    max_items: int | None = None",
         "    minimum: int | None = None",
         "    maximum: int | None = None",
+        "    client_default: int | None = None  # what a client sends when its caller gives nothing",
         "",
         "",
         "# Message type name -> field name -> rule; only fields that have a rule appear.",
@@ -233,7 +241,7 @@ def emit_rules(api: Api) -> str:
                 args.append(f"max_length={r.max_length}")
                 if r.over_length != "reject":
                     args.append(f"over_length={r.over_length!r}")
-            for name in ("max_items", "minimum", "maximum"):
+            for name in ("max_items", "minimum", "maximum", "client_default"):
                 value = getattr(r, name)
                 if value is not None:
                     args.append(f"{name}={value}")

@@ -35,8 +35,6 @@ FRAMES: dict[str, tuple[str, str]] = {
 }
 # What the hand-written runtime (templates/r/runtime.R) exports.
 RUNTIME_EXPORTS = ("mlflow_client", "mlflow_timestamp")
-# Argument defaults where the spec has none but the server needs a value (MLflow's clients send these).
-DEFAULTS: dict[tuple[str, str], str] = {("searchExperiments", "max_results"): "1000"}
 
 _R_TYPES = {
     "double": "numeric",
@@ -179,7 +177,7 @@ def _params(api: Api, rpc: Rpc, frame: bool) -> tuple[list[str], list[str], list
             text += f" Deprecated: use {f.rules.deprecated_for}."
         if f.default is not None and not f.repeated:
             text += f" Unset means {f.default}."
-        default = DEFAULTS.get((rpc.name, f.name), "NULL")
+        default = "NULL" if f.rules.client_default is None else str(f.rules.client_default)
         if default != "NULL":
             text += f" Default {default}."
         doc += _roxygen(text, f"@param {f.name} ")

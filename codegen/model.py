@@ -49,6 +49,7 @@ class Rules:
     maximum: int | None = None
     over_length: str = "reject"
     deprecated_for: str | None = None
+    client_default: int | None = None  # what a client sends when its caller gives nothing
 
 
 @dataclass
@@ -189,6 +190,7 @@ def _rules(options: Any, opts: ModuleType) -> Rules:
         maximum=r.maximum if r.HasField("maximum") else None,
         over_length=r.over_length,
         deprecated_for=r.deprecated_for or None,
+        client_default=r.client_default if r.HasField("client_default") else None,
     )
 
 

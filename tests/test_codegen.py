@@ -144,6 +144,9 @@ def test_get_request_fields_are_query_parameters(doc: dict[str, Any]) -> None:
     assert params["run_ids"]["in"] == "query" and params["run_ids"]["schema"]["type"] == "array"
     assert params["run_ids"]["required"] is True and params["run_ids"]["schema"]["maxItems"] == 100
     assert params["max_results"]["schema"]["maximum"] == 2500
+    history = {p["name"]: p for p in doc["paths"][f"{TRACKING}/metrics/get-history"]["get"]["parameters"]}
+    assert history["max_results"]["schema"]["x-client-default"] == 25000
+    assert "default" not in history["max_results"]["schema"]  # a client's choice, not the server's assumption
 
 
 def test_limits_and_required_fields_are_surfaced(doc: dict[str, Any]) -> None:

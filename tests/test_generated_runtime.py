@@ -11,6 +11,7 @@ import pytest
 from mlflow_client._generated import endpoints as ep
 from mlflow_client._generated import models as m
 from mlflow_client._generated._runtime import Body, QueryParams, decode, encode
+from mlflow_client._generated.rules import FIELD_RULES
 
 
 @dataclass
@@ -57,6 +58,19 @@ def test_get_sends_query_parameters_with_repeated_keys() -> None:
         ("metric_key", "loss"),
         ("max_results", "5"),
     ]
+
+
+def test_client_defaults_fill_only_unset_fields() -> None:
+    t = FakeTransport()
+    ep.get_metric_history(t, m.GetMetricHistory(run_id="r", metric_key="loss"))
+    ep.get_metric_history(t, m.GetMetricHistory(run_id="r", metric_key="loss", max_results=7))
+    ep.search_experiments(t, m.SearchExperiments())
+    history, explicit, search = t.sent
+    assert history["params"] == [("run_id", "r"), ("metric_key", "loss"), ("max_results", "25000")]
+    assert explicit["params"] == [("run_id", "r"), ("metric_key", "loss"), ("max_results", "7")]
+    assert isinstance(search["content"], bytes) and json.loads(search["content"]) == {"max_results": 1000}
+    # The spec says so, and the OpenAPI document carries it for other generators.
+    assert FIELD_RULES["GetMetricHistory"]["max_results"].client_default == 25000
 
 
 def test_non_finite_metric_values_are_spelled_as_protobuf_does() -> None:

@@ -53,8 +53,8 @@ check(identical(runs$params.lr, "0.01") && identical(runs$metrics.acc, 0.75), "s
 none <- search_runs(experiment_ids = experiment_id, filter = "params.lr = 'nope'", client = client)
 check(is.data.frame(none) && nrow(none) == 0 && "run_id" %in% names(none), "an empty search is a zero-row data.frame")
 
-# Always a page size, as MLflow's client sends (25000): MLflow 3.11 reads a missing one as 0.
-history <- get_metric_history(run_id, "loss", max_results = 25000, client = client)
+# No page size given: the function's default is the spec's (25000), as MLflow 3.11 reads a missing one as 0.
+history <- get_metric_history(run_id, "loss", client = client)
 history <- history[order(history$step), ]
 check(is.data.frame(history) && nrow(history) == 5, sprintf("metric history has 5 points (got %d)", nrow(history)))
 check(identical(history$step, as.numeric(0:4)), "metric history steps")

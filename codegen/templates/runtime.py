@@ -10,6 +10,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 import msgspec
 
 S = TypeVar("S", bound=msgspec.Struct)
+M = TypeVar("M", bound=msgspec.Struct)
 
 QueryParams = Sequence[tuple[str, str]]
 Body = bytes | Iterable[bytes]
@@ -50,6 +51,9 @@ class Endpoint(NamedTuple):
     path_params: tuple[str, ...]
     retry_safe: bool  # False: a retry after a failure that may have reached the server could repeat it
     multi_segment: tuple[str, ...] = ()  # path parameters that may span several segments (artifact paths)
+    # (field, value) a client sends when the request leaves the field unset: where servers read an absent field
+    # differently, every client asks the same question of all of them (the spec's ``client_default``).
+    client_defaults: tuple[tuple[str, int], ...] = ()
 
     @property
     def in_query(self) -> bool:
@@ -123,6 +127,12 @@ def fill_path(endpoint: Endpoint, path_args: Mapping[str, str | None]) -> str:
     return path
 
 
+def with_client_defaults(endpoint: Endpoint, request: M) -> M:
+    """``request`` with the endpoint's client defaults filled into the fields it leaves unset."""
+    missing = {name: value for name, value in endpoint.client_defaults if getattr(request, name) is None}
+    return msgspec.structs.replace(request, **missing) if missing else request
+
+
 def call(
     transport: Transport,
     endpoint: Endpoint,
@@ -132,6 +142,7 @@ def call(
 ) -> S:
     """Send a JSON request message through ``transport`` and decode the answer."""
     path = fill_path(endpoint, path_args or {})
+    request = with_client_defaults(endpoint, request)
     if endpoint.in_query:
         data = transport.request(endpoint.method, path, params=query_params(request) or None)
     else:
@@ -156,5 +167,5 @@ def call_binary(
     """Send or fetch raw file bytes (artifact upload/download); ``request``'s fields go in the query."""
     path = fill_path(endpoint, path_args)
     headers = {"Content-Type": "application/octet-stream"} if content is not None else None
-    params = (query_params(request) or None) if request is not None else None
+    params = (query_params(with_client_defaults(endpoint, request)) or None) if request is not None else None
     return transport.request(endpoint.method, path, params=params, content=content, headers=headers)

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from mlflow_client import MlflowClient
@@ -20,6 +21,7 @@ from codegen.model import load
 from scripts.bindings import java
 from server_stub.faults import FaultRule
 from server_stub.server import StubServer
+from tests.client.scripted_server import ScriptedServer, ok
 
 # No skip when javac or protoc is missing: the bootstrap installs them, and java.build() names what is absent.
 
@@ -137,6 +139,16 @@ def test_query_and_json_encoding(java_cmd: list[str]) -> None:
         "run_view_type": "ALL",
         "max_results": 5,
     }
+
+
+def test_metric_history_sends_the_specs_page_size_when_none_is_given(java_cmd: list[str]) -> None:
+    with ScriptedServer(ok(b'{"metrics": [{"key": "loss", "value": 1, "timestamp": 1, "step": 0}]}')) as server:
+        result = probe(java_cmd, server.url, "history", "r1", "loss")
+    assert result == {"ok": True, "points": 1}
+    (request,) = server.requests
+    target = request.request_line.split()[1].decode()
+    assert target.startswith("/api/2.0/mlflow/metrics/get-history?")
+    assert parse_qs(target.partition("?")[2]) == {"run_id": ["r1"], "metric_key": ["loss"], "max_results": ["25000"]}
 
 
 def test_artifacts_with_path_parameters(java_cmd: list[str], stub: StubServer) -> None:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from codegen.model import load
 from scripts.bindings import r as rbind
 from server_stub.faults import FaultRule
 from server_stub.server import StubServer
+from tests.client.scripted_server import ScriptedServer, ok
 from tests.real_server import free_port
 from tests.tls_certs import Certs, issue_certs
 
@@ -198,6 +200,16 @@ cat(jsonlite::toJSON(list(
     assert out["no_history"]["nrow"] == 0 and out["no_history"]["names"][:4] == ["key", "value", "timestamp", "step"]
     assert out["exp_ids"] == [out["e"]] and "tags.team" in out["exps"]["names"]
     assert out["exps"]["names"][:2] == ["experiment_id", "name"]
+
+
+def test_metric_history_sends_the_specs_page_size_when_none_is_given(r_lib: Path) -> None:
+    answer = ok(b'{"metrics": [{"key": "loss", "value": 1, "timestamp": 1, "step": 0}]}')
+    with ScriptedServer(answer) as server:
+        out = catch('nrow(get_metric_history("r1", "loss"))', {"MLFLOW_TRACKING_URI": server.url})
+    assert out == {"ok": True, "value": 1}
+    (request,) = server.requests
+    query = parse_qs(urlsplit(request.request_line.split()[1].decode()).query)
+    assert query == {"run_id": ["r1"], "metric_key": ["loss"], "max_results": ["25000"]}
 
 
 def test_artifact_upload_download_and_list(r_lib: Path, stub: StubServer) -> None:

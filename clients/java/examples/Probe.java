@@ -7,6 +7,7 @@ import org.mlflowclient.MlflowServiceClient;
 import org.mlflowclient.proto.Artifacts;
 import org.mlflowclient.proto.Tracking.CreateExperiment;
 import org.mlflowclient.proto.Tracking.CreateRun;
+import org.mlflowclient.proto.Tracking.GetMetricHistory;
 import org.mlflowclient.proto.Tracking.LogMetric;
 import org.mlflowclient.proto.Tracking.SearchExperiments;
 import org.mlflowclient.proto.Tracking.SearchRuns;
@@ -26,6 +27,7 @@ import org.mlflowclient.runtime.MlflowException;
  * Probe create-experiment NAME                 createExperiment, prints experiment_id
  * Probe create-run EXPERIMENT_ID               createRun, prints run_id
  * Probe log-metric RUN_ID KEY VALUE STEP       logMetric (timestamp = STEP)
+ * Probe history RUN_ID KEY                     getMetricHistory with no page size, prints the point count
  * Probe artifacts PATH TEXT                    upload TEXT to PATH, list its folder, download it again
  * Probe encode-query                           the query parameters of a fixed SearchRuns message
  * Probe describe                               the configuration and transport, as toString() shows them
@@ -99,6 +101,11 @@ public final class Probe {
                             .setValue(Double.parseDouble(args[3])).setStep(Long.parseLong(args[4]))
                             .setTimestamp(Long.parseLong(args[4])).build());
                     break;
+                case "history":
+                    need(args, 3);
+                    out.addProperty("points", client.getMetricHistory(GetMetricHistory.newBuilder()
+                            .setRunId(args[1]).setMetricKey(args[2]).build()).getMetricsCount());
+                    break;
                 default:
                     usage();
             }
@@ -124,7 +131,7 @@ public final class Probe {
 
     private static void usage() {
         System.err.println("usage: Probe ping | create-experiment NAME | create-run EXPERIMENT_ID"
-                + " | log-metric RUN_ID KEY VALUE STEP | describe");
+                + " | log-metric RUN_ID KEY VALUE STEP | history RUN_ID KEY | describe");
         System.exit(2);
     }
 }

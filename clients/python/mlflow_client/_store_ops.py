@@ -25,7 +25,7 @@ import msgspec
 
 from ._creation import CREATION_ID_TAG, Sleep, create_once_steps, new_creation_id
 from ._generated import models as m
-from ._generated._runtime import decode, encode, fill_path, query_params
+from ._generated._runtime import decode, encode, fill_path, query_params, with_client_defaults
 from ._generated.endpoints import ENDPOINTS
 from .entities import (
     DatasetInput,
@@ -116,19 +116,7 @@ def run(op: Op[T], transport: Transport, sleep: Callable[[float], object] = time
 
 def rpc(name: str, request: msgspec.Struct, response: type[S]) -> Op[S]:
     """One JSON RPC of the tracking service, as ``_generated._runtime.call`` sends it."""
-    endpoint = _EP[name]
-    path = fill_path(endpoint, {})
-    if endpoint.in_query:
-        data = yield Call(endpoint.method, path, params=query_params(request) or None)
-    else:
-        data = yield Call(
-            endpoint.method,
-            path,
-            content=encode(request),
-            headers={"Content-Type": "application/json"},
-            idempotent=endpoint.retry_safe,
-        )
-    return decode(data, response)
+    return (yield from endpoint_call(_EP[name], request, response))
 
 
 def endpoint_call(
@@ -141,6 +129,7 @@ def endpoint_call(
     method but GET, so a DELETE with query parameters only would reach it with no fields at all.
     """
     path = fill_path(endpoint, path_args or {})
+    request = with_client_defaults(endpoint, request)
     if endpoint.method == "GET":
         params = [(k, v) for k, v in query_params(request) if k not in endpoint.path_params]
         data = yield Call(endpoint.method, path, params=params or None)
@@ -407,17 +396,14 @@ def log_inputs(run_id: str, datasets: Sequence[DatasetInput], models: Sequence[s
     yield from rpc("logInputs", request, m.LogInputsResponse)
 
 
-#: Points per get-history page, as MLflow's client asks for them. It always sends a page size: MLflow 3.11
-#: reads a missing ``max_results`` as 0 and then refuses its own page token.
-HISTORY_PAGE_SIZE = 25_000
-
-
 def metric_history_page(
-    run_id: str, key: str, page_token: str | None, max_results: int = HISTORY_PAGE_SIZE
+    run_id: str, key: str, page_token: str | None, max_results: int | None = None
 ) -> Op[tuple[list[Metric], str | None]]:
-    """One page of a metric's history and the next page's token."""
+    """One page of a metric's history and the next page's token. Unset, ``max_results`` is the spec's client
+    default (25000, as MLflow's client asks): MLflow 3.11 reads a missing one as 0 and refuses its own token."""
     endpoint = _EP["getMetricHistory"]
     request = m.GetMetricHistory(run_id=run_id, metric_key=key, page_token=page_token, max_results=max_results)
+    request = with_client_defaults(endpoint, request)
     data = yield Call(endpoint.method, endpoint.path, params=query_params(request))
     try:
         # Hot path: 100k points decode straight into Metric entities, in C.

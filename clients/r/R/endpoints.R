@@ -38,7 +38,8 @@ create_experiment <- function(name, artifact_location = NULL, tags = NULL, clien
 #'
 #' \code{POST /api/2.0/mlflow/experiments/search}
 #' @param max_results (whole number) Most experiments per page, 1 to 50000. MLflow declares no
-#'   default, so send it explicitly. Default 1000.
+#'   default, so clients send one (1000, as MLflow's own client does). Default
+#'   1000.
 #' @param filter (character) Filter in MLflow search syntax over name and tags, e.g. "name LIKE
 #'   'prod-\%' AND tags.team = 'ml'"; empty matches all.
 #' @param order_by (character vector) Sort clauses such as "name ASC" or "last_update_time DESC",
@@ -342,8 +343,10 @@ list_artifacts <- function(run_id = NULL, path = NULL, page_token = NULL, run_uu
 #' \code{GET /api/2.0/mlflow/metrics/get-history}
 #' @param run_id (character, required) ID of the run that logged the metric.
 #' @param metric_key (character, required) Name of the metric.
-#' @param max_results (whole number) Most values per page (at least 1); unset returns the whole
-#'   history in one response.
+#' @param max_results (whole number) Most values per page (at least 1). Unset, most MLflow releases
+#'   return the whole history in one response, but MLflow 3.11 reads it as 0 and
+#'   then refuses its own page token, so clients always send a page size (25000, as
+#'   MLflow's own client does). Default 25000.
 #' @param run_uuid (character) Same as run_id, kept for old clients. Deprecated: use run_id.
 #' @param page_token Token of the page to start from (NULL: the first page).
 #' @param all_pages Follow next_page_token through every page (TRUE) or fetch one page.
@@ -351,7 +354,7 @@ list_artifacts <- function(run_id = NULL, path = NULL, page_token = NULL, run_uu
 #' @return A data.frame, one row per Metric (zero rows when there are none); attribute
 #'   "next_page_token" holds the token of the next page, if any.
 #' @export
-get_metric_history <- function(run_id, metric_key, max_results = NULL, run_uuid = NULL, page_token = NULL,
+get_metric_history <- function(run_id, metric_key, max_results = 25000, run_uuid = NULL, page_token = NULL,
                                all_pages = TRUE, client = mlflow_client()) {
   args <- list(run_id = run_id, metric_key = metric_key, max_results = max_results, run_uuid = run_uuid)
   fetch <- function(token) {

@@ -502,7 +502,8 @@ class SearchExperimentsResponse(msgspec.Struct, kw_only=True, omit_defaults=True
 class SearchExperiments(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Request of searchExperiments."""
 
-    #: Most experiments per page, 1 to 50000. MLflow declares no default, so send it explicitly.
+    #: Most experiments per page, 1 to 50000. MLflow declares no default, so clients send one
+    #: (1000, as MLflow's own client does).
     max_results: int | None = None
     #: Opaque token from a previous response's next_page_token; empty for the first page.
     page_token: str | None = None
@@ -826,7 +827,9 @@ class GetMetricHistory(msgspec.Struct, kw_only=True, omit_defaults=True):
     metric_key: str | None = None
     #: Opaque token from a previous response's next_page_token; empty for the first page.
     page_token: str | None = None
-    #: Most values per page (at least 1); unset returns the whole history in one response.
+    #: Most values per page (at least 1). Unset, most MLflow releases return the whole history
+    #: in one response, but MLflow 3.11 reads it as 0 and then refuses its own page token, so
+    #: clients always send a page size (25000, as MLflow's own client does).
     max_results: int | None = None
 
 

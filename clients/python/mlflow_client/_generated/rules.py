@@ -14,6 +14,7 @@ class FieldRule(NamedTuple):
     max_items: int | None = None
     minimum: int | None = None
     maximum: int | None = None
+    client_default: int | None = None  # what a client sends when its caller gives nothing
 
 
 # Message type name -> field name -> rule; only fields that have a rule appear.
@@ -62,7 +63,7 @@ FIELD_RULES: dict[str, dict[str, FieldRule]] = {
         'name': FieldRule(required=True, max_length=500),
     },
     'SearchExperiments': {
-        'max_results': FieldRule(minimum=1, maximum=50000),
+        'max_results': FieldRule(minimum=1, maximum=50000, client_default=1000),
     },
     'GetExperiment': {
         'experiment_id': FieldRule(required=True),
@@ -124,7 +125,7 @@ FIELD_RULES: dict[str, dict[str, FieldRule]] = {
     'GetMetricHistory': {
         'run_id': FieldRule(required=True),
         'metric_key': FieldRule(required=True),
-        'max_results': FieldRule(minimum=1),
+        'max_results': FieldRule(minimum=1, client_default=25000),
     },
     'GetMetricHistoryBulkInterval': {
         'run_ids': FieldRule(required=True, max_items=100),

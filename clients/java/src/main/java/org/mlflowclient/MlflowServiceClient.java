@@ -85,11 +85,16 @@ public final class MlflowServiceClient implements AutoCloseable {
      *
      * <p>HTTP: {@code POST /api/2.0/mlflow/experiments/search} (since MLflow 2.0).
      *
+     * <p>Unset, {@code max_results} is sent as 1000.
+     *
      * @param request the request message
      * @return the server's answer
      * @throws MlflowException if the server answers with an error or cannot be reached
      */
     public Tracking.SearchExperiments.Response searchExperiments(Tracking.SearchExperiments request) {
+        if (!request.hasMaxResults()) {
+            request = request.toBuilder().setMaxResults(1000L).build();
+        }
         return transport.callJson(
                 "POST", "/api/2.0/mlflow/experiments/search", false, request,
                 Tracking.SearchExperiments.Response.getDefaultInstance(), true);
@@ -358,11 +363,16 @@ public final class MlflowServiceClient implements AutoCloseable {
      *
      * <p>HTTP: {@code GET /api/2.0/mlflow/metrics/get-history} (since MLflow 2.0).
      *
+     * <p>Unset, {@code max_results} is sent as 25000.
+     *
      * @param request the request message
      * @return the server's answer
      * @throws MlflowException if the server answers with an error or cannot be reached
      */
     public Tracking.GetMetricHistory.Response getMetricHistory(Tracking.GetMetricHistory request) {
+        if (!request.hasMaxResults()) {
+            request = request.toBuilder().setMaxResults(25000).build();
+        }
         return transport.callJson(
                 "GET", "/api/2.0/mlflow/metrics/get-history", true, request,
                 Tracking.GetMetricHistory.Response.getDefaultInstance(), true);
