@@ -233,7 +233,8 @@ set_experiment_tag <- function(experiment_id, key, value = NULL, client = mlflow
                          list(experiment_id = experiment_id, key = key, value = value)))
 }
 
-#' Removes a tag from an experiment.
+#' Removes a tag from an experiment. Served by MLflow 3 (3.11 and later checked); MLflow 2.22, the
+#' last 2.x, answers 404.
 #'
 #' \code{POST /api/2.0/mlflow/experiments/delete-experiment-tag}
 #' @param experiment_id (character, required) ID of the experiment carrying the tag.

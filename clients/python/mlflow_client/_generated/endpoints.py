@@ -150,7 +150,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint('logMetric', 'MlflowService', 'POST', '/api/2.0/mlflow/runs/log-metric', LogMetric, LogMetricResponse, '2.0', 'json', 'json', (), True),
     Endpoint('logParam', 'MlflowService', 'POST', '/api/2.0/mlflow/runs/log-parameter', LogParam, LogParamResponse, '2.0', 'json', 'json', (), True),
     Endpoint('setExperimentTag', 'MlflowService', 'POST', '/api/2.0/mlflow/experiments/set-experiment-tag', SetExperimentTag, SetExperimentTagResponse, '2.0', 'json', 'json', (), True),
-    Endpoint('deleteExperimentTag', 'MlflowService', 'POST', '/api/2.0/mlflow/experiments/delete-experiment-tag', DeleteExperimentTag, DeleteExperimentTagResponse, '2.0', 'json', 'json', (), True),
+    Endpoint('deleteExperimentTag', 'MlflowService', 'POST', '/api/2.0/mlflow/experiments/delete-experiment-tag', DeleteExperimentTag, DeleteExperimentTagResponse, '3.0', 'json', 'json', (), True),
     Endpoint('setTag', 'MlflowService', 'POST', '/api/2.0/mlflow/runs/set-tag', SetTag, SetTagResponse, '2.0', 'json', 'json', (), True),
     Endpoint('deleteTag', 'MlflowService', 'POST', '/api/2.0/mlflow/runs/delete-tag', DeleteTag, DeleteTagResponse, '2.0', 'json', 'json', (), True),
     Endpoint('getRun', 'MlflowService', 'GET', '/api/2.0/mlflow/runs/get', GetRun, GetRunResponse, '2.0', 'json', 'json', (), True),
@@ -161,16 +161,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint('logBatch', 'MlflowService', 'POST', '/api/2.0/mlflow/runs/log-batch', LogBatch, LogBatchResponse, '2.0', 'json', 'json', (), True),
     Endpoint('logModel', 'MlflowService', 'POST', '/api/2.0/mlflow/runs/log-model', LogModel, LogModelResponse, '2.0', 'json', 'json', (), True),
     Endpoint('logInputs', 'MlflowService', 'POST', '/api/2.0/mlflow/runs/log-inputs', LogInputs, LogInputsResponse, '2.0', 'json', 'json', (), True),
-    Endpoint('logOutputs', 'MlflowService', 'POST', '/api/2.0/mlflow/runs/outputs', LogOutputs, LogOutputsResponse, '2.0', 'json', 'json', (), True),
-    Endpoint('createLoggedModel', 'MlflowService', 'POST', '/api/2.0/mlflow/logged-models', CreateLoggedModel, CreateLoggedModelResponse, '2.0', 'json', 'json', (), False),
-    Endpoint('finalizeLoggedModel', 'MlflowService', 'PATCH', '/api/2.0/mlflow/logged-models/{model_id}', FinalizeLoggedModel, FinalizeLoggedModelResponse, '2.0', 'json', 'json', ('model_id',), True),
-    Endpoint('getLoggedModel', 'MlflowService', 'GET', '/api/2.0/mlflow/logged-models/{model_id}', GetLoggedModel, GetLoggedModelResponse, '2.0', 'json', 'json', ('model_id',), True),
-    Endpoint('deleteLoggedModel', 'MlflowService', 'DELETE', '/api/2.0/mlflow/logged-models/{model_id}', DeleteLoggedModel, DeleteLoggedModelResponse, '2.0', 'json', 'json', ('model_id',), True),
-    Endpoint('searchLoggedModels', 'MlflowService', 'POST', '/api/2.0/mlflow/logged-models/search', SearchLoggedModels, SearchLoggedModelsResponse, '2.0', 'json', 'json', (), True),
-    Endpoint('setLoggedModelTags', 'MlflowService', 'PATCH', '/api/2.0/mlflow/logged-models/{model_id}/tags', SetLoggedModelTags, SetLoggedModelTagsResponse, '2.0', 'json', 'json', ('model_id',), True),
-    Endpoint('deleteLoggedModelTag', 'MlflowService', 'DELETE', '/api/2.0/mlflow/logged-models/{model_id}/tags/{tag_key}', DeleteLoggedModelTag, DeleteLoggedModelTagResponse, '2.0', 'json', 'json', ('model_id', 'tag_key'), True),
-    Endpoint('listLoggedModelArtifacts', 'MlflowService', 'GET', '/api/2.0/mlflow/logged-models/{model_id}/artifacts/directories', ListLoggedModelArtifacts, ListLoggedModelArtifactsResponse, '2.0', 'json', 'json', ('model_id',), True),
-    Endpoint('logLoggedModelParams', 'MlflowService', 'POST', '/api/2.0/mlflow/logged-models/{model_id}/params', LogLoggedModelParamsRequest, LogLoggedModelParamsRequestResponse, '2.0', 'json', 'json', ('model_id',), True),
+    Endpoint('logOutputs', 'MlflowService', 'POST', '/api/2.0/mlflow/runs/outputs', LogOutputs, LogOutputsResponse, '3.0', 'json', 'json', (), True),
+    Endpoint('createLoggedModel', 'MlflowService', 'POST', '/api/2.0/mlflow/logged-models', CreateLoggedModel, CreateLoggedModelResponse, '3.0', 'json', 'json', (), False),
+    Endpoint('finalizeLoggedModel', 'MlflowService', 'PATCH', '/api/2.0/mlflow/logged-models/{model_id}', FinalizeLoggedModel, FinalizeLoggedModelResponse, '3.0', 'json', 'json', ('model_id',), True),
+    Endpoint('getLoggedModel', 'MlflowService', 'GET', '/api/2.0/mlflow/logged-models/{model_id}', GetLoggedModel, GetLoggedModelResponse, '3.0', 'json', 'json', ('model_id',), True),
+    Endpoint('deleteLoggedModel', 'MlflowService', 'DELETE', '/api/2.0/mlflow/logged-models/{model_id}', DeleteLoggedModel, DeleteLoggedModelResponse, '3.0', 'json', 'json', ('model_id',), True),
+    Endpoint('searchLoggedModels', 'MlflowService', 'POST', '/api/2.0/mlflow/logged-models/search', SearchLoggedModels, SearchLoggedModelsResponse, '3.0', 'json', 'json', (), True),
+    Endpoint('setLoggedModelTags', 'MlflowService', 'PATCH', '/api/2.0/mlflow/logged-models/{model_id}/tags', SetLoggedModelTags, SetLoggedModelTagsResponse, '3.0', 'json', 'json', ('model_id',), True),
+    Endpoint('deleteLoggedModelTag', 'MlflowService', 'DELETE', '/api/2.0/mlflow/logged-models/{model_id}/tags/{tag_key}', DeleteLoggedModelTag, DeleteLoggedModelTagResponse, '3.0', 'json', 'json', ('model_id', 'tag_key'), True),
+    Endpoint('listLoggedModelArtifacts', 'MlflowService', 'GET', '/api/2.0/mlflow/logged-models/{model_id}/artifacts/directories', ListLoggedModelArtifacts, ListLoggedModelArtifactsResponse, '3.0', 'json', 'json', ('model_id',), True),
+    Endpoint('logLoggedModelParams', 'MlflowService', 'POST', '/api/2.0/mlflow/logged-models/{model_id}/params', LogLoggedModelParamsRequest, LogLoggedModelParamsRequestResponse, '3.0', 'json', 'json', ('model_id',), True),
     Endpoint('downloadArtifact', 'MlflowArtifactsService', 'GET', '/api/2.0/mlflow-artifacts/artifacts/{artifact_path}', ArtifactsDownloadArtifact, ArtifactsDownloadArtifactResponse, '2.0', 'json', 'binary', ('artifact_path',), True, ('artifact_path',)),
     Endpoint('uploadArtifact', 'MlflowArtifactsService', 'PUT', '/api/2.0/mlflow-artifacts/artifacts/{artifact_path}', ArtifactsUploadArtifact, ArtifactsUploadArtifactResponse, '2.0', 'binary', 'none', ('artifact_path',), True, ('artifact_path',)),
     Endpoint('listArtifacts', 'MlflowArtifactsService', 'GET', '/api/2.0/mlflow-artifacts/artifacts', ArtifactsListArtifacts, ArtifactsListArtifactsResponse, '2.0', 'json', 'json', (), True),
@@ -198,9 +198,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint('setModelVersionTag', 'ModelRegistryService', 'POST', '/api/2.0/mlflow/model-versions/set-tag', SetModelVersionTag, SetModelVersionTagResponse, '2.0', 'json', 'json', (), True),
     Endpoint('deleteRegisteredModelTag', 'ModelRegistryService', 'DELETE', '/api/2.0/mlflow/registered-models/delete-tag', DeleteRegisteredModelTag, DeleteRegisteredModelTagResponse, '2.0', 'json', 'json', (), True),
     Endpoint('deleteModelVersionTag', 'ModelRegistryService', 'DELETE', '/api/2.0/mlflow/model-versions/delete-tag', DeleteModelVersionTag, DeleteModelVersionTagResponse, '2.0', 'json', 'json', (), True),
-    Endpoint('setRegisteredModelAlias', 'ModelRegistryService', 'POST', '/api/2.0/mlflow/registered-models/alias', SetRegisteredModelAlias, SetRegisteredModelAliasResponse, '2.0', 'json', 'json', (), True),
-    Endpoint('deleteRegisteredModelAlias', 'ModelRegistryService', 'DELETE', '/api/2.0/mlflow/registered-models/alias', DeleteRegisteredModelAlias, DeleteRegisteredModelAliasResponse, '2.0', 'json', 'json', (), True),
-    Endpoint('getModelVersionByAlias', 'ModelRegistryService', 'GET', '/api/2.0/mlflow/registered-models/alias', GetModelVersionByAlias, GetModelVersionByAliasResponse, '2.0', 'json', 'json', (), True),
+    Endpoint('setRegisteredModelAlias', 'ModelRegistryService', 'POST', '/api/2.0/mlflow/registered-models/alias', SetRegisteredModelAlias, SetRegisteredModelAliasResponse, '2.3', 'json', 'json', (), True),
+    Endpoint('deleteRegisteredModelAlias', 'ModelRegistryService', 'DELETE', '/api/2.0/mlflow/registered-models/alias', DeleteRegisteredModelAlias, DeleteRegisteredModelAliasResponse, '2.3', 'json', 'json', (), True),
+    Endpoint('getModelVersionByAlias', 'ModelRegistryService', 'GET', '/api/2.0/mlflow/registered-models/alias', GetModelVersionByAlias, GetModelVersionByAliasResponse, '2.3', 'json', 'json', (), True),
 )
 
 
@@ -295,7 +295,8 @@ def set_experiment_tag(transport: Transport, request: SetExperimentTag) -> SetEx
 
 
 def delete_experiment_tag(transport: Transport, request: DeleteExperimentTag) -> DeleteExperimentTagResponse:
-    """Removes a tag from an experiment.
+    """Removes a tag from an experiment. Served by MLflow 3 (3.11 and later checked); MLflow 2.22,
+    the last 2.x, answers 404.
     """
     return call(transport, ENDPOINTS[15], request, DeleteExperimentTagResponse)
 

@@ -269,9 +269,10 @@ public final class MlflowServiceClient implements AutoCloseable {
     }
 
     /**
-     * Removes a tag from an experiment.
+     * Removes a tag from an experiment. Served by MLflow 3 (3.11 and later checked); MLflow 2.22, the last
+     * 2.x, answers 404.
      *
-     * <p>HTTP: {@code POST /api/2.0/mlflow/experiments/delete-experiment-tag} (since MLflow 2.0).
+     * <p>HTTP: {@code POST /api/2.0/mlflow/experiments/delete-experiment-tag} (since MLflow 3.0).
      *
      * @param request the request message
      * @return the server's answer
@@ -443,7 +444,7 @@ public final class MlflowServiceClient implements AutoCloseable {
     /**
      * Records the logged models a run produced, each with the step it was produced at.
      *
-     * <p>HTTP: {@code POST /api/2.0/mlflow/runs/outputs} (since MLflow 2.0).
+     * <p>HTTP: {@code POST /api/2.0/mlflow/runs/outputs} (since MLflow 3.0).
      *
      * @param request the request message
      * @return the server's answer
@@ -459,7 +460,7 @@ public final class MlflowServiceClient implements AutoCloseable {
      * Creates a logged model in an experiment, in the pending state, and returns it with the artifact
      * location its files go to.
      *
-     * <p>HTTP: {@code POST /api/2.0/mlflow/logged-models} (since MLflow 2.0).
+     * <p>HTTP: {@code POST /api/2.0/mlflow/logged-models} (since MLflow 3.0).
      * Not retried once the request may have reached the server.
      *
      * @param request the request message
@@ -475,7 +476,7 @@ public final class MlflowServiceClient implements AutoCloseable {
     /**
      * Sets the final status of a logged model once its files are uploaded (or the upload failed).
      *
-     * <p>HTTP: {@code PATCH /api/2.0/mlflow/logged-models/{model_id}} (since MLflow 2.0).
+     * <p>HTTP: {@code PATCH /api/2.0/mlflow/logged-models/{model_id}} (since MLflow 3.0).
      *
      * @param request the request message
      * @return the server's answer
@@ -490,7 +491,7 @@ public final class MlflowServiceClient implements AutoCloseable {
     /**
      * Fetches one logged model by ID.
      *
-     * <p>HTTP: {@code GET /api/2.0/mlflow/logged-models/{model_id}} (since MLflow 2.0).
+     * <p>HTTP: {@code GET /api/2.0/mlflow/logged-models/{model_id}} (since MLflow 3.0).
      *
      * @param request the request message
      * @return the server's answer
@@ -505,7 +506,7 @@ public final class MlflowServiceClient implements AutoCloseable {
     /**
      * Soft-deletes a logged model.
      *
-     * <p>HTTP: {@code DELETE /api/2.0/mlflow/logged-models/{model_id}} (since MLflow 2.0).
+     * <p>HTTP: {@code DELETE /api/2.0/mlflow/logged-models/{model_id}} (since MLflow 3.0).
      *
      * @param request the request message
      * @return the server's answer
@@ -520,7 +521,7 @@ public final class MlflowServiceClient implements AutoCloseable {
     /**
      * Finds logged models in one or more experiments matching a filter, one page at a time.
      *
-     * <p>HTTP: {@code POST /api/2.0/mlflow/logged-models/search} (since MLflow 2.0).
+     * <p>HTTP: {@code POST /api/2.0/mlflow/logged-models/search} (since MLflow 3.0).
      *
      * @param request the request message
      * @return the server's answer
@@ -535,7 +536,7 @@ public final class MlflowServiceClient implements AutoCloseable {
     /**
      * Sets tags on a logged model, replacing earlier values of the same keys.
      *
-     * <p>HTTP: {@code PATCH /api/2.0/mlflow/logged-models/{model_id}/tags} (since MLflow 2.0).
+     * <p>HTTP: {@code PATCH /api/2.0/mlflow/logged-models/{model_id}/tags} (since MLflow 3.0).
      *
      * @param request the request message
      * @return the server's answer
@@ -550,7 +551,7 @@ public final class MlflowServiceClient implements AutoCloseable {
     /**
      * Removes one tag from a logged model.
      *
-     * <p>HTTP: {@code DELETE /api/2.0/mlflow/logged-models/{model_id}/tags/{tag_key}} (since MLflow 2.0).
+     * <p>HTTP: {@code DELETE /api/2.0/mlflow/logged-models/{model_id}/tags/{tag_key}} (since MLflow 3.0).
      *
      * @param request the request message
      * @return the server's answer
@@ -565,7 +566,7 @@ public final class MlflowServiceClient implements AutoCloseable {
     /**
      * Lists the files and directories directly under a directory of a logged model's artifacts.
      *
-     * <p>HTTP: {@code GET /api/2.0/mlflow/logged-models/{model_id}/artifacts/directories} (since MLflow 2.0).
+     * <p>HTTP: {@code GET /api/2.0/mlflow/logged-models/{model_id}/artifacts/directories} (since MLflow 3.0).
      *
      * @param request the request message
      * @return the server's answer
@@ -582,7 +583,7 @@ public final class MlflowServiceClient implements AutoCloseable {
      * Records params of a logged model. MLflow's proto spells this RPC "LogLoggedModelParams"; the HTTP
      * binding is the same.
      *
-     * <p>HTTP: {@code POST /api/2.0/mlflow/logged-models/{model_id}/params} (since MLflow 2.0).
+     * <p>HTTP: {@code POST /api/2.0/mlflow/logged-models/{model_id}/params} (since MLflow 3.0).
      *
      * @param request the request message
      * @return the server's answer

@@ -334,7 +334,7 @@ public final class ModelRegistryServiceClient implements AutoCloseable {
      * Points an alias of a registered model at one of its versions, moving the alias if it pointed
      * elsewhere.
      *
-     * <p>HTTP: {@code POST /api/2.0/mlflow/registered-models/alias} (since MLflow 2.0).
+     * <p>HTTP: {@code POST /api/2.0/mlflow/registered-models/alias} (since MLflow 2.3).
      *
      * @param request the request message
      * @return the server's answer
@@ -350,7 +350,7 @@ public final class ModelRegistryServiceClient implements AutoCloseable {
     /**
      * Removes an alias from a registered model.
      *
-     * <p>HTTP: {@code DELETE /api/2.0/mlflow/registered-models/alias} (since MLflow 2.0).
+     * <p>HTTP: {@code DELETE /api/2.0/mlflow/registered-models/alias} (since MLflow 2.3).
      *
      * @param request the request message
      * @return the server's answer
@@ -366,7 +366,7 @@ public final class ModelRegistryServiceClient implements AutoCloseable {
     /**
      * Fetches the model version an alias points at.
      *
-     * <p>HTTP: {@code GET /api/2.0/mlflow/registered-models/alias} (since MLflow 2.0).
+     * <p>HTTP: {@code GET /api/2.0/mlflow/registered-models/alias} (since MLflow 2.3).
      *
      * @param request the request message
      * @return the server's answer
