@@ -95,7 +95,8 @@ def check_rules(message: msgspec.Struct, top_level: bool = True) -> None:
             if rule.over_length == "truncate":
                 setattr(message, field, value[: rule.max_length])
             else:
-                raise invalid(f"'{field}' exceeds the maximum length of {rule.max_length} characters")
+                label = _LENGTH_LABELS.get((name, field), field)
+                raise invalid(f"'{label}' exceeds the maximum length of {rule.max_length} characters")
         if isinstance(value, list) and rule.max_items is not None and len(value) > rule.max_items:
             raise invalid(
                 f"A batch logging request can contain at most {rule.max_items} {field}. Got {len(value)} {field}. "
@@ -125,6 +126,14 @@ def check_rules(message: msgspec.Struct, top_level: bool = True) -> None:
 
 
 _API_DOCS = "See the API docs for more information about request parameters."
+
+# How MLflow names a field in its too-long message, where that is not the field's own name.
+_LENGTH_LABELS: dict[tuple[str, str], str] = {
+    ("LogMetric", "key"): "Metric name",
+    ("Metric", "key"): "Metric name",
+    ("LogParam", "key"): "Param key",
+    ("Param", "key"): "Param key",
+}
 
 
 def _positive(value: int, end: str = "") -> str:

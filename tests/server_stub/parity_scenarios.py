@@ -107,9 +107,16 @@ def metric(key: str, value: JsonValue, timestamp: JsonValue = 100, step: JsonVal
 
 
 def log_metric(
-    name: str, key: str, value: JsonValue, ts: JsonValue = 100, step: JsonValue = 0, *, run: str = "{run_id}"
+    name: str,
+    key: str,
+    value: JsonValue,
+    ts: JsonValue = 100,
+    step: JsonValue = 0,
+    *,
+    run: str = "{run_id}",
+    message: str | None = None,
 ) -> Step:
-    return post(name, "runs/log-metric", {"run_id": run, **metric(key, value, ts, step)})
+    return post(name, "runs/log-metric", {"run_id": run, **metric(key, value, ts, step)}, message=message)
 
 
 def log_param(name: str, message: str | None = None, *, run: str = "{run_id}", **fields: JsonValue) -> Step:
@@ -584,7 +591,7 @@ METRICS = [
         "metric_key_rules",
         new_run(),
         log_metric("key of 250", "k" * 250, 1),
-        log_metric("key of 251", "k" * 251, 1),
+        log_metric("key of 251", "k" * 251, 1, message="'Metric name' exceeds the maximum length of 250"),
         log_metric("allowed characters", "a/b c:d-e_f.g", 1),
         log_metric("unicode", "\u00e9", 1),
         *(log_metric(f"rejected key {k!r}", k, 1) for k in ("a!b", "a/../b", "/ab", "ab/", ".", "a//b", "")),
@@ -744,7 +751,7 @@ PARAMS_AND_TAGS = [
         set_tag("8000 characters", key="v8000", value="x" * 8000),
         set_tag("8001 characters", key="v8001", value="x" * 8001),
         set_tag("no value", key="noval"),
-        set_tag("key of 251", key="k" * 251, value="1"),
+        set_tag("key of 251", key="k" * 251, value="1", message="'key' exceeds the maximum length of 250"),
         set_tag("bad key", key="a!", value="1"),
         set_tag("dotted key", key="..", value="1"),
         set_tag("empty key", key="", value="1"),
@@ -809,7 +816,16 @@ LOG_BATCH = [
         batch("param without value", params=[{"key": "pnoval"}]),
         batch("param of 6001", params=[{"key": "plong", "value": "x" * 6001}]),
         batch("tag of 8001", tags=[{"key": "tlong", "value": "x" * 8001}]),
-        batch("param key of 251", params=[{"key": "k" * 251, "value": "1"}]),
+        batch(
+            "param key of 251",
+            "'Param key' exceeds the maximum length of 250",
+            params=[{"key": "k" * 251, "value": "1"}],
+        ),
+        batch(
+            "metric key of 251",
+            "'Metric name' exceeds the maximum length of 250",
+            metrics=[{"key": "k" * 251, "value": 1, "timestamp": 1, "step": 0}],
+        ),
         batch(
             "string value, NaN, string timestamp",
             metrics=[metric("sv", "1.5", 1), metric("nb", "NaN", 1), metric("ts", 1, "7")],
