@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -189,6 +190,43 @@ def test_file_artifact_root_matches_a_real_server(tmp_path: Path) -> None:
                 )
         assert seen[0] == seen[1]
         assert seen[0][0] == f"{root}/<exp>/<run>/artifacts"
+
+
+@pytest.mark.mlflow_server
+def test_local_model_version_sources_match_a_real_server(tmp_path: Path) -> None:
+    """A local model-version source is accepted only inside the artifact folder of the run it names."""
+    root = (tmp_path / "art").as_uri()
+    args = ("--no-serve-artifacts", "--default-artifact-root", root)
+    with (
+        real_mlflow_server(args) as real_url,
+        StubServer(port=0, default_artifact_root=root, serve_artifacts=False) as stub,
+    ):
+        seen = []
+        for url in (real_url, stub.url):
+            with httpx.Client(base_url=url) as http:
+                exp_id = _experiment(http, "local-sources")
+                run = http.post(f"{API}/runs/create", json={"experiment_id": exp_id}).json()["run"]["info"]
+                other = http.post(f"{API}/runs/create", json={"experiment_id": exp_id}).json()["run"]["info"]
+                name = f"local-{uuid.uuid4().hex[:8]}"
+                assert http.post(f"{API}/registered-models/create", json={"name": name}).status_code == 200
+                inside = run["artifact_uri"] + "/model"
+                cases = {
+                    "inside, with its run": (inside, run["run_id"]),
+                    "inside, as a plain path": (inside.removeprefix("file://"), run["run_id"]),
+                    "inside, without a run": (inside, None),
+                    "inside, naming another run": (inside, other["run_id"]),
+                    "outside the run": (f"{root}/elsewhere", run["run_id"]),
+                    "escaping the run": (run["artifact_uri"] + "/../../x", run["run_id"]),
+                }
+                outcome = {}
+                for case, (source, run_id) in cases.items():
+                    body = {"name": name, "source": source, **({"run_id": run_id} if run_id else {})}
+                    answer = http.post(f"{API}/model-versions/create", json=body)
+                    outcome[case] = (answer.status_code, answer.json().get("error_code"))
+                seen.append(outcome)
+        assert seen[0] == seen[1]
+        assert seen[0]["inside, with its run"] == (200, None)
+        assert seen[0]["outside the run"][0] == 400
 
 
 # --- MLflow's odd 500 for renaming a deleted experiment ------------------------------------------------
