@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from conformance_tests._schema import errors, response_schema_name
+from conformance_tests._schema import client_defaults, errors, response_schema_name
 from conformance_tests._settings import Settings
 
 TRACKING = "/api/2.0/mlflow/"
@@ -85,6 +85,13 @@ class Api:
         return check_error(reply, status, code)
 
     # -- sugar ---------------------------------------------------------------------------------------
+    def history(self, run_id: str, key: str = "m", **params: Any) -> JsonObj:
+        """A metric's history as clients ask for it: with the spec's client defaults (a page size) unless given.
+        Checks of what a server does without them call ``ok`` directly."""
+        path = TRACKING + "metrics/get-history"
+        query = {**client_defaults("GET", path), "run_id": run_id, "metric_key": key, **params}
+        return self.ok("GET", path, params=query)
+
     def create_experiment(self, name: str | None = None) -> str:
         data = self.ok("POST", "experiments/create", {"name": name or unique()})
         exp_id = data.get("experiment_id")

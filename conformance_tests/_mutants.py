@@ -373,8 +373,7 @@ MUTANTS: dict[str, tuple[Mutation, str]] = {
     "artifact_list_full_paths": (Mutation(after=_full_list_paths), "list_artifacts"),
 }
 # Mutants of the registry and logged-model groups, also run against a real `mlflow server` by the self-test.
-MODEL_MUTANTS: dict[str, tuple[Mutation, str]] = {
-    # the registry
+REGISTRY_MUTANTS: dict[str, tuple[Mutation, str]] = {
     "registry_search_empty": (
         _rewrite_answer(_route("/registered-models/search", "/model-versions/search"), _empty_lists),
         "search_registered_models_filters or search_model_versions_filters or pages",
@@ -407,7 +406,8 @@ MODEL_MUTANTS: dict[str, tuple[Mutation, str]] = {
         _fake_success(_is("DELETE", "/registered-models/delete-tag", "/model-versions/delete-tag")),
         "tags_are_set_replaced_and_deleted",
     ),
-    # logged models
+}
+LOGGED_MODEL_MUTANTS: dict[str, tuple[Mutation, str]] = {
     "logged_model_search_empty": (
         _rewrite_answer(_route("/logged-models/search"), _empty_lists),
         "search_logged_models_finds or search_logged_models_filters",
@@ -428,4 +428,5 @@ MODEL_MUTANTS: dict[str, tuple[Mutation, str]] = {
     ),
     "run_outputs_ignored": (_fake_success(_is("POST", "/runs/outputs")), "log_outputs_shows"),
 }
+MODEL_MUTANTS = {**REGISTRY_MUTANTS, **LOGGED_MODEL_MUTANTS}
 MUTANTS.update(MODEL_MUTANTS)

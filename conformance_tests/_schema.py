@@ -41,6 +41,16 @@ def _validator(schema_name: str, closed: bool = False) -> Draft202012Validator:
     return Draft202012Validator({"$ref": f"{URN}#/components/schemas/{schema_name}"}, registry=registry)
 
 
+def client_defaults(method: str, path: str) -> dict[str, Any]:
+    """The query parameters a client sends when its caller gives none (``x-client-default``), of ``method path``."""
+    op = openapi()["paths"].get(path, {}).get(method.lower(), {})
+    return {
+        p["name"]: p["schema"]["x-client-default"]
+        for p in op.get("parameters", [])
+        if p.get("in") == "query" and "x-client-default" in p.get("schema", {})
+    }
+
+
 def response_schema_name(method: str, path: str) -> str | None:
     """The schema of the 200 answer of ``method path`` (a spec path template), if it is JSON."""
     op = openapi()["paths"].get(path, {}).get(method.lower())

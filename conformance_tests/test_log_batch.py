@@ -32,7 +32,7 @@ def test_log_batch_logs_metrics_params_and_tags(api: Api, run_id: str) -> None:
 
 def test_log_batch_accepts_1000_metrics(api: Api, run_id: str) -> None:
     api.ok("POST", "runs/log-batch", {"run_id": run_id, "metrics": _metrics(1000)})
-    history = api.ok("GET", "metrics/get-history", params={"run_id": run_id, "metric_key": "m"})
+    history = api.history(run_id)
     assert len(history["metrics"]) == 1000
 
 
@@ -86,5 +86,5 @@ def test_log_batch_to_unknown_run_is_404(api: Api) -> None:
 def test_log_batch_accepts_int64_as_strings(api: Api, run_id: str) -> None:
     metrics = [{"key": "m", "value": 1.5, "timestamp": "1700000000000", "step": "3"}]
     api.ok("POST", "runs/log-batch", {"run_id": run_id, "metrics": metrics})
-    history = api.ok("GET", "metrics/get-history", params={"run_id": run_id, "metric_key": "m"})
+    history = api.history(run_id)
     assert [(p["timestamp"], p["step"]) for p in history["metrics"]] == [(1700000000000, 3)]

@@ -18,7 +18,7 @@ def _log(api: Api, run_id: str, value: Any, timestamp: Any, step: Any = 0, key: 
 
 
 def _history(api: Api, run_id: str, key: str = "m", **params: Any) -> dict[str, Any]:
-    return api.ok("GET", "metrics/get-history", params={"run_id": run_id, "metric_key": key, **params})
+    return api.history(run_id, key, **params)
 
 
 def test_log_metric_appears_in_run(api: Api, run_id: str) -> None:
@@ -98,6 +98,16 @@ def test_metric_history_is_in_timestamp_order(api: Api, run_id: str) -> None:
 
 def test_metric_history_of_unknown_key_is_empty(api: Api, run_id: str) -> None:
     assert not _history(api, run_id, key="nope").get("metrics")
+
+
+def test_metric_history_without_max_results_returns_every_point(api: Api, run_id: str) -> None:
+    # Clients send a page size (the spec's client default); a server must still answer one that does not.
+    # MLflow 3.11 reads the missing size as 0: no points, and a page token it then refuses.
+    for step in range(3):
+        _log(api, run_id, float(step), 100 + step, step)
+    page = api.ok("GET", "metrics/get-history", params={"run_id": run_id, "metric_key": "m"})
+    assert sorted(p["step"] for p in page.get("metrics", [])) == [0, 1, 2], page
+    assert not page.get("next_page_token"), page
 
 
 def test_metric_history_pages_have_no_duplicates_or_gaps(api: Api, run_id: str) -> None:
