@@ -435,36 +435,35 @@ class SqlStore:
         )
 
     def _run(self, row: tuple[object, ...]) -> m.Run:
-        run_id = row[0]
-        metrics = [
-            m.Metric(key=str(k), value=_loaded_value(v, int(str(nan))), timestamp=int(str(ts)), step=int(str(step)))  # type: ignore[arg-type]
-            for k, v, nan, ts, step in self._query(
-                "SELECT key, value, is_nan, timestamp, step FROM latest_metrics WHERE run_id = ? ORDER BY rowid",
-                (run_id,),
-            )
-        ]
-        params = [
-            m.Param(key=str(k), value=str(v))
-            for k, v in self._query("SELECT key, value FROM params WHERE run_id = ? ORDER BY rowid", (run_id,))
-        ]
-        tags = [
-            m.RunTag(key=str(k), value=str(v))
-            for k, v in self._query("SELECT key, value FROM tags WHERE run_id = ? ORDER BY rowid", (run_id,))
-        ]
-        return m.Run(
-            info=self._run_info(row),
-            data=m.RunData(metrics=metrics, params=params, tags=tags),
-            inputs=self._inputs(str(run_id)),
-            outputs=m.RunOutputs(),
-        )
+        return self._runs([row], "run_id = ?", (row[0],))[0]
 
-    def _inputs(self, run_id: str) -> m.RunInputs:
+    def _runs(self, rows: list[tuple[object, ...]], where: str, args: Sequence[object]) -> list[m.Run]:
+        """The runs of ``rows`` (``SELECT * FROM runs WHERE <where>``) with their data and inputs, in one query
+        per table rather than per run (a search of 10,000 runs was 50,000 queries)."""
         import json
 
-        datasets = []
-        for name, digest, source_type, source, schema, profile, tags in self._query(
-            "SELECT name, digest, source_type, source, schema, profile, tags FROM inputs WHERE run_id = ? ORDER BY seq",
-            (run_id,),
+        if not rows:
+            return []
+        of_runs = f"run_id IN (SELECT run_id FROM runs WHERE {where})"
+        metrics: dict[object, list[m.Metric]] = {}
+        for run_id, k, v, nan, ts, step in self._query(
+            f"SELECT run_id, key, value, is_nan, timestamp, step FROM latest_metrics WHERE {of_runs} ORDER BY rowid",
+            args,
+        ):
+            metrics.setdefault(run_id, []).append(
+                m.Metric(key=str(k), value=_loaded_value(v, int(str(nan))), timestamp=int(str(ts)), step=int(str(step)))  # type: ignore[arg-type]
+            )
+        params: dict[object, list[m.Param]] = {}
+        for run_id, k, v in self._query(f"SELECT run_id, key, value FROM params WHERE {of_runs} ORDER BY rowid", args):
+            params.setdefault(run_id, []).append(m.Param(key=str(k), value=str(v)))
+        tags: dict[object, list[m.RunTag]] = {}
+        for run_id, k, v in self._query(f"SELECT run_id, key, value FROM tags WHERE {of_runs} ORDER BY rowid", args):
+            tags.setdefault(run_id, []).append(m.RunTag(key=str(k), value=str(v)))
+        datasets: dict[object, list[m.DatasetInput]] = {}
+        for run_id, name, digest, source_type, source, schema, profile, input_tags in self._query(
+            "SELECT run_id, name, digest, source_type, source, schema, profile, tags FROM inputs "
+            f"WHERE {of_runs} ORDER BY seq",
+            args,
         ):
             dataset = m.Dataset(
                 name=str(name),
@@ -474,13 +473,24 @@ class SqlStore:
                 schema=None if schema is None else str(schema),
                 profile=None if profile is None else str(profile),
             )
-            input_tags = [m.InputTag(key=k, value=v) for k, v in json.loads(str(tags))]
-            datasets.append(m.DatasetInput(tags=input_tags, dataset=dataset))
-        models = [
-            m.ModelInput(model_id=str(mid))
-            for (mid,) in self._query("SELECT model_id FROM model_inputs WHERE run_id = ? ORDER BY model_id", (run_id,))
+            tag_list = [m.InputTag(key=k, value=v) for k, v in json.loads(str(input_tags))]
+            datasets.setdefault(run_id, []).append(m.DatasetInput(tags=tag_list, dataset=dataset))
+        models: dict[object, list[m.ModelInput]] = {}
+        for run_id, mid in self._query(
+            f"SELECT run_id, model_id FROM model_inputs WHERE {of_runs} ORDER BY model_id", args
+        ):
+            models.setdefault(run_id, []).append(m.ModelInput(model_id=str(mid)))
+        return [
+            m.Run(
+                info=self._run_info(row),
+                data=m.RunData(
+                    metrics=metrics.get(row[0]) or [], params=params.get(row[0]) or [], tags=tags.get(row[0]) or []
+                ),
+                inputs=m.RunInputs(dataset_inputs=datasets.get(row[0]) or [], model_inputs=models.get(row[0]) or []),
+                outputs=m.RunOutputs(),
+            )
+            for row in rows
         ]
-        return m.RunInputs(dataset_inputs=datasets, model_inputs=models)
 
     def update_run(self, run_id: str, status: str | None, end_time: int | None, run_name: str | None) -> m.RunInfo:
         with self._tx() as db:
@@ -607,11 +617,10 @@ class SqlStore:
                 raise invalid(f"Invalid experiment ID '{e}'. Experiment ID must be a valid integer.") from None
         if not pks:
             return []
-        sql = (
-            f"SELECT * FROM runs WHERE experiment_id IN ({','.join('?' * len(pks))}) "
-            f"AND lifecycle_stage IN ({','.join('?' * len(stages))})"
-        )
-        return [self._run(row) for row in self._query(sql, (*pks, *stages))]
+        where = f"experiment_id IN ({','.join('?' * len(pks))}) AND lifecycle_stage IN ({','.join('?' * len(stages))})"
+        args = (*pks, *stages)
+        with self._lock:  # one snapshot for the runs and their data
+            return self._runs(self._query(f"SELECT * FROM runs WHERE {where}", args), where, args)
 
     def metric_history(self, run_id: str, key: str) -> list[m.Metric]:
         # NaN comes back from SQL directly, so the hot loop below is a bare constructor call.
