@@ -102,6 +102,24 @@ def test_frame_matches_mlflow(populated: tuple[str, str, list[str]]) -> None:
     assert frame.loc[frame["run_id"] == run_ids[3], "params.lr"].isna().all()  # missing param
 
 
+def test_column_order_matches_with_many_keys(server_url: str) -> None:
+    # Column order within metrics.*, params.* and tags.* follows set iteration, which depends on how the sets
+    # are built once they hold more than a handful of keys: rows bring 3 to 40 new keys here.
+    with MlflowClient(server_url) as client:
+        exp = client.create_experiment(f"frame-keys-{uuid.uuid4().hex}")
+        for i, count in enumerate((3, 12, 40, 7)):
+            run = client.create_run(exp, start_time=T0 + i)
+            keys = [f"k{i}_{j}" if j % 2 else f"shared_{j}" for j in range(count)]
+            client.log_batch(
+                run.info.run_id,
+                metrics=[Metric(k, float(j), T0, 0) for j, k in enumerate(keys)],
+                params=[Param(k, str(j)) for j, k in enumerate(keys)],
+                tags=[RunTag(k, str(j)) for j, k in enumerate(keys)],
+            )
+    frame = assert_same_frame(server_url, experiment_ids=[exp])
+    assert len([c for c in frame.columns if c.startswith("params.")]) == 50  # 20 shared, 30 of one run each
+
+
 def test_order_by_and_filter_match(populated: tuple[str, str, list[str]]) -> None:
     url, exp, run_ids = populated
     ordered = assert_same_frame(url, experiment_ids=[exp], order_by=["metrics.acc DESC", "params.lr"])

@@ -46,17 +46,17 @@ PANDAS_MISSING = "mlflow_client.search_runs(output_format='pandas') needs pandas
 # -- lean wire types: only what the frame shows; every other field is skipped by the decoder ----------
 
 
-class _Metric(msgspec.Struct):
+class _Metric(msgspec.Struct, gc=False):
     key: str | None = None
     value: float | None = None
 
 
-class _KeyValue(msgspec.Struct):
+class _KeyValue(msgspec.Struct, gc=False):
     key: str | None = None
     value: str | None = None
 
 
-class _Info(msgspec.Struct):
+class _Info(msgspec.Struct, gc=False):
     run_id: str | None = None
     run_uuid: str | None = None
     experiment_id: str | None = None
@@ -66,18 +66,18 @@ class _Info(msgspec.Struct):
     end_time: int | None = None
 
 
-class _Data(msgspec.Struct):
+class _Data(msgspec.Struct, gc=False):
     metrics: list[_Metric] = msgspec.field(default_factory=list)
     params: list[_KeyValue] = msgspec.field(default_factory=list)
     tags: list[_KeyValue] = msgspec.field(default_factory=list)
 
 
-class _Run(msgspec.Struct):
+class _Run(msgspec.Struct, gc=False):
     info: _Info | None = None
     data: _Data | None = None
 
 
-class _Page(msgspec.Struct):
+class _Page(msgspec.Struct, gc=False):
     runs: list[_Run] = msgspec.field(default_factory=list)
     next_page_token: str | None = None
 
@@ -101,7 +101,9 @@ class _Group:
     def add(self, row: int, values: Mapping[str | None, Any] | Mapping[str, Any]) -> None:
         columns = self.columns
         if not self.known.issuperset(values):
-            for key in set(values) - self.known:  # MLflow's order for the keys this row brings
+            # MLflow's order for the keys this row brings. Built from ``.keys()`` as MLflow builds it: a set
+            # made from a dict itself is presized, so its (hash) order can differ from one grown key by key.
+            for key in set(values.keys()) - self.known:
                 columns[key] = ([], [])
             self.known.update(values)
         for key, value in values.items():
