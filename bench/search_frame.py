@@ -74,7 +74,7 @@ def compare(url: str, exp: str, runs: int) -> tuple[float, float, float]:
 
 
 def _answers(url: str, exp: str) -> Callable[[], None]:
-    """Fetch the same pages as the clients do (10,000 runs a page), bytes only."""
+    """Fetch the same pages as the clients do (10,000 runs a page): the bytes, parsed only for a next token."""
     import json
 
     raw = RawHttp(url)
@@ -85,11 +85,10 @@ def _answers(url: str, exp: str) -> Callable[[], None]:
             body: dict[str, Any] = {"experiment_ids": [exp], "max_results": 10_000, "run_view_type": "ACTIVE_ONLY"}
             if token:
                 body["page_token"] = token
-            token = json.loads(raw.request("POST", "/api/2.0/mlflow/runs/search", json.dumps(body).encode())).get(
-                "next_page_token"
-            )
-            if not token:
+            answer = raw.request("POST", "/api/2.0/mlflow/runs/search", json.dumps(body).encode())
+            if b'"next_page_token"' not in answer:  # the last page: the bytes are all we wanted
                 return
+            token = json.loads(answer)["next_page_token"]
 
     return fetch
 

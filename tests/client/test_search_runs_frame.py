@@ -126,6 +126,8 @@ def test_order_by_and_filter_match(populated: tuple[str, str, list[str]]) -> Non
     assert ordered["run_id"].iloc[0] == run_ids[4]
     filtered = assert_same_frame(url, experiment_ids=[exp], filter_string="metrics.acc > 0.8")
     assert sorted(filtered["run_id"]) == sorted([run_ids[0], run_ids[4]])
+    running = assert_same_frame(url, experiment_ids=[exp], filter_string="attributes.status = 'RUNNING'")
+    assert list(running["run_id"]) == [run_ids[2]] and running["end_time"].isna().all()  # no end time at all
 
 
 def test_run_view_type_matches(populated: tuple[str, str, list[str]]) -> None:
