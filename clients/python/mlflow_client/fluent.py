@@ -27,14 +27,16 @@ import os
 import sys
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from . import _context, _tracking_uri
-from .entities import Experiment, Metric, Param, Run, RunStatus, RunTag
+from .entities import Experiment, Metric, Param, Run, RunStatus, RunTag, ViewType
 from .exceptions import MlflowException
 
 if TYPE_CHECKING:
     from types import TracebackType
+
+    import pandas
 
     from ._delivery import RunOperations
     from .client import MlflowClient
@@ -469,6 +471,63 @@ def delete_tag(key: str) -> None:
 
 def get_run(run_id: str) -> Run:
     return _client_for(run_id).get_run(run_id)
+
+
+@overload
+def search_runs(
+    experiment_ids: list[str] | None = None,
+    filter_string: str = "",
+    run_view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int = 100_000,
+    order_by: list[str] | None = None,
+    output_format: Literal["pandas"] = "pandas",
+    search_all_experiments: bool = False,
+    experiment_names: list[str] | None = None,
+) -> pandas.DataFrame: ...
+
+
+@overload
+def search_runs(
+    experiment_ids: list[str] | None = None,
+    filter_string: str = "",
+    run_view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int = 100_000,
+    order_by: list[str] | None = None,
+    *,
+    output_format: Literal["list"],
+    search_all_experiments: bool = False,
+    experiment_names: list[str] | None = None,
+) -> list[Run]: ...
+
+
+def search_runs(
+    experiment_ids: list[str] | None = None,
+    filter_string: str = "",
+    run_view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int = 100_000,
+    order_by: list[str] | None = None,
+    output_format: Literal["pandas", "list"] = "pandas",
+    search_all_experiments: bool = False,
+    experiment_names: list[str] | None = None,
+) -> pandas.DataFrame | list[Run]:
+    """``mlflow.search_runs``: runs of ``experiment_ids`` or ``experiment_names`` (else every active experiment
+    with ``search_all_experiments``, else the active experiment) as MLflow's DataFrame, or as ``Run``s with
+    ``output_format="list"``. The DataFrame needs the ``pandas`` extra."""
+    from . import _runs_frame
+
+    result: pandas.DataFrame | list[Run] = _runs_frame.search_runs(
+        _client(),
+        _experiment_id_for_new_run,
+        experiment_ids,
+        filter_string,
+        run_view_type,
+        max_results,
+        order_by,
+        output_format,
+        search_all_experiments,
+        experiment_names,
+    )
+    return result
 
 
 def get_experiment(experiment_id: str) -> Experiment:
