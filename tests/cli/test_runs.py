@@ -79,3 +79,16 @@ def test_delete_and_restore_as_mlflow_sees_them(invoke: Invoke, server_url: str)
     assert result.exit_code == 0, result.output
     assert theirs.get_run(run_id).info.lifecycle_stage == "active"
     assert result.stdout == f"Run with id {run_id} has been restored.\n"
+
+
+def test_list_takes_the_experiment_from_mlflow_experiment_id(invoke: Invoke, server_url: str) -> None:
+    theirs = mlflow.MlflowClient(tracking_uri=server_url)
+    experiment_id = theirs.create_experiment(unique("env"))
+    run_id = theirs.create_run(experiment_id).info.run_id
+
+    result = invoke("runs", "list", "--json", env={"MLFLOW_EXPERIMENT_ID": experiment_id})
+    assert result.exit_code == 0, result.output
+    assert [r["run_id"] for r in json.loads(result.stdout)] == [run_id]
+    missing = invoke("runs", "list")
+    assert missing.exit_code == 2
+    assert "--experiment-id" in missing.stderr

@@ -39,15 +39,10 @@ def runs() -> None:
 
 
 @runs.command("list")
-@click.option(
-    "--experiment-id",
-    envvar="MLFLOW_EXPERIMENT_ID",
-    required=True,
-    help="ID of the experiment whose runs to list (default: MLFLOW_EXPERIMENT_ID).",
-)
+@click.option("--experiment-id", help="ID of the experiment whose runs to list (default: MLFLOW_EXPERIMENT_ID).")
 @VIEW_OPTION
 @JSON_OPTION
-def list_command(experiment_id: str, view: str, as_json: bool) -> None:
+def list_command(experiment_id: str | None, view: str, as_json: bool) -> None:
     """List the runs of an experiment, newest first: start date, name and ID.
 
     \b
@@ -56,6 +51,13 @@ def list_command(experiment_id: str, view: str, as_json: bool) -> None:
       mlflow-client runs list --experiment-id 3 --view deleted_only
       mlflow-client runs list --experiment-id 3 --json | jq -r '.[].run_id'
     """
+    if experiment_id is None:
+        from .._settings import Settings
+
+        # MLflow's option reads the variable too; here it comes through the settings, as everywhere else.
+        experiment_id = Settings.from_env().experiment_id
+        if experiment_id is None:
+            raise click.UsageError("Missing option '--experiment-id' (or MLFLOW_EXPERIMENT_ID)")
     with client() as c:
         found = list(c.iter_runs([experiment_id], run_view_type=view_type(view)))
     found.sort(key=lambda r: (r.info.start_time, r.info.run_name or "", r.info.run_id), reverse=True)
