@@ -55,10 +55,10 @@ def run_ours(args: Sequence[str], tracking_uri: str) -> subprocess.CompletedProc
     )
 
 
-def run_mlflow(args: Sequence[str], tracking_uri: str) -> subprocess.CompletedProcess[str]:
+def run_mlflow(args: Sequence[str], tracking_uri: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
     """MLflow's own ``mlflow ARGS``."""
     return subprocess.run(
-        [MLFLOW_CLI, *args], env=cli_env(tracking_uri), capture_output=True, text=True, timeout=300, check=True
+        [MLFLOW_CLI, *args], env=cli_env(tracking_uri), capture_output=True, text=True, timeout=300, check=check
     )
 
 

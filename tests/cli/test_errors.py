@@ -77,3 +77,13 @@ def test_in_process_errors_exit_1_in_one_line(invoke: Invoke) -> None:
     result = invoke("experiments", "delete", "-x", "987654321")
     assert result.exit_code == 1
     assert "RESOURCE_DOES_NOT_EXIST" in _one_error_line(result.stderr)
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable(stub_url: str) -> None:
+    from click.testing import CliRunner
+    from mlflow_client.cli import cli
+
+    env = {"MLFLOW_TRACKING_URI": stub_url, "MLFLOW_HTTP_REQUEST_TIMEOUT": "soon"}
+    result = CliRunner().invoke(cli, ["experiments", "search"], env=env)
+    assert result.exit_code == 1
+    assert "MLFLOW_HTTP_REQUEST_TIMEOUT" in _one_error_line(result.stderr)

@@ -68,13 +68,15 @@ def redact_secrets(text: str) -> str:
 
 def one_line(err: BaseException) -> str:
     """The error as one line: MLflow's code and message for MLflow errors, the type otherwise."""
-    from ..exceptions import MlflowConnectionError, MlflowException
+    from ..exceptions import MlflowConnectionError, MlflowException, RestException
 
     if isinstance(err, MlflowConnectionError):
         text = err.message
     elif isinstance(err, MlflowException):
         code = err.error_code
-        text = err.message if err.message.startswith(code) else f"{code}: {err.message}"
+        # A server's code, as MLflow shows it; a local error's only when it says more than INTERNAL_ERROR.
+        named = isinstance(err, RestException) or code != "INTERNAL_ERROR"
+        text = f"{code}: {err.message}" if named and not err.message.startswith(code) else err.message
     elif isinstance(err, OSError):
         text = str(err)
     else:
