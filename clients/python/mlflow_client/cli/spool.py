@@ -39,7 +39,13 @@ def spool() -> None:
 @spool.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def status_command(as_json: bool) -> None:
-    """List what is pending, per server and run, and the runs recorded offline (local id -> server id)."""
+    """List what is pending, per server and run, and the runs recorded offline (local id -> server id).
+
+    \b
+    Examples:
+      mlflow-client spool status
+      mlflow-client spool status --json
+    """
     from .._delivery.spool import status
     from .._offline import offline_stores
 
@@ -85,7 +91,13 @@ def status_command(as_json: bool) -> None:
     help="Give up after this many seconds in all; what is left stays spooled.",
 )
 def flush_command(timeout: float) -> None:
-    """Send everything pending, for every server; exit 0 when nothing is left."""
+    """Send everything pending, for every server; exit 0 when nothing is left.
+
+    \b
+    Examples:
+      mlflow-client spool flush
+      mlflow-client spool flush --timeout 300
+    """
     from .._delivery import delivery_for
     from .._delivery.spool import server_dirs, status
     from ..exceptions import AsyncLoggingError, MlflowException
