@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.generated_layer
 	$(BIN)/python -m bench.client
 	$(BIN)/python -m bench.registry
+	$(BIN)/python -m bench.search_frame
 	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.async_client
 	$(BIN)/python -m bench.stub_server

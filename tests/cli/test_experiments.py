@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import mlflow
+import pandas
 
-from tests.cli.conftest import Invoke, unique
+from tests.cli.conftest import Invoke, run_mlflow, unique
 
 
 def test_create_makes_the_experiment_with_its_artifact_location(invoke: Invoke, server_url: str) -> None:
@@ -67,3 +69,34 @@ def test_rename_delete_and_restore_as_mlflow_sees_them(invoke: Invoke, server_ur
     assert result.exit_code == 0, result.output
     assert theirs.get_experiment(experiment_id).lifecycle_stage == "active"
     assert result.stdout == f"Experiment with id {experiment_id} has been restored.\n"
+
+
+def test_csv_has_mlflows_columns_and_values(invoke: Invoke, server_url: str, tmp_path: Path) -> None:
+    theirs = mlflow.MlflowClient(tracking_uri=server_url)
+    experiment_id = theirs.create_experiment(unique("csv"))
+    for i in range(3):
+        run_id = theirs.create_run(experiment_id, run_name=f"r{i}").info.run_id
+        theirs.log_metric(run_id, "loss", 1 / (i + 1), step=i)
+        theirs.log_param(run_id, "lr", str(0.1 * i))
+        if i:
+            theirs.set_tag(run_id, "team", "a,b")  # a comma: quoted in the CSV
+            theirs.log_metric(run_id, "acc", float("nan") if i == 2 else 0.5)
+            theirs.set_terminated(run_id)
+    deleted = theirs.create_run(experiment_id).info.run_id
+    theirs.delete_run(deleted)
+
+    ours_file, mlflow_file = tmp_path / "ours.csv", tmp_path / "mlflow.csv"
+    result = invoke("experiments", "csv", "-x", experiment_id, "-o", str(ours_file))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Experiment with ID {experiment_id} has been exported as a CSV to file: {ours_file}.\n"
+    run_mlflow(["experiments", "csv", "-x", experiment_id, "-o", str(mlflow_file)], server_url)
+    ours, expected = pandas.read_csv(ours_file), pandas.read_csv(mlflow_file)
+    # Within a group MLflow orders new keys by set iteration, which differs between processes (hash seed).
+    assert list(ours.columns[:6]) == list(expected.columns[:6])
+    assert sorted(ours.columns) == sorted(expected.columns)
+    assert len(ours) == 3 and deleted not in set(ours["run_id"])
+    pandas.testing.assert_frame_equal(ours[sorted(ours.columns)], expected[sorted(expected.columns)])
+
+    printed = invoke("experiments", "csv", "-x", experiment_id)
+    assert printed.exit_code == 0, printed.output
+    assert printed.stdout == ours_file.read_text() + "\n"  # click.echo adds a newline, as in MLflow

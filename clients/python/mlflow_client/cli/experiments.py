@@ -1,7 +1,6 @@
 """``mlflow-client experiments``: MLflow's ``mlflow experiments`` commands, same names, options and output.
 
-Each command is one function on the ``experiments`` group below; a new one (``csv``, say) is one more
-``@experiments.command`` function using ``EXPERIMENT_ID`` and ``client()``.
+Each command is one function on the ``experiments`` group below, using ``EXPERIMENT_ID`` and ``client()``.
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ def experiments() -> None:
       mlflow-client experiments rename -x 3 --new-name churn-v2
       mlflow-client experiments delete -x 3
       mlflow-client experiments restore -x 3
+      mlflow-client experiments csv -x 3 -o runs.csv
     """
 
 
@@ -122,6 +122,39 @@ def restore_command(experiment_id: str) -> None:
     with client() as c:
         c.restore_experiment(experiment_id)
     click.echo(f"Experiment with id {experiment_id} has been restored.")
+
+
+@experiments.command("csv")
+@EXPERIMENT_ID
+@click.option("--filename", "-o", help="Write the CSV to this file (unset: print it).")
+def csv_command(experiment_id: str, filename: str | None) -> None:
+    """Every active run of an experiment as CSV: the columns of `mlflow_client.search_runs` (needs pandas).
+
+    \b
+    Examples:
+      mlflow-client experiments csv -x 3
+      mlflow-client experiments csv --experiment-id 3 --filename runs.csv
+    """
+    from .._runs_frame import SEARCH_MAX_RESULTS_PANDAS, search_runs
+
+    with client() as c:
+        frame = search_runs(
+            c,
+            default_experiment_id=lambda: experiment_id,
+            experiment_ids=[experiment_id],
+            filter_string="",
+            run_view_type="ACTIVE_ONLY",
+            max_results=SEARCH_MAX_RESULTS_PANDAS,
+            order_by=None,
+            output_format="pandas",
+            search_all_experiments=False,
+            experiment_names=None,
+        )
+    if filename:
+        frame.to_csv(filename, index=False)
+        click.echo(f"Experiment with ID {experiment_id} has been exported as a CSV to file: {filename}.")
+    else:
+        click.echo(frame.to_csv(index=False))
 
 
 def _id_order(experiment_id: str) -> tuple[int, int | str]:
