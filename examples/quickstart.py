@@ -1,4 +1,4 @@
-"""Demo: record a run with the fluent API and read it back with MlflowClient.
+"""Demo: record a run with the fluent API, read it back with MlflowClient, then print it with the command line.
 
 With no MLFLOW_TRACKING_URI the run goes to ./mlruns on local disk (MLflow's layout; no server needed,
 and `mlflow ui` or `mlflow server --backend-store-uri ./mlruns` can show it). With MLFLOW_TRACKING_URI
@@ -6,6 +6,10 @@ set to a server's URL, it goes there.
 """
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
 
 import mlflow_client
 from mlflow_client import MlflowClient
@@ -38,6 +42,13 @@ def main() -> None:
         print("  source   :", tags.get("mlflow.source.name"), tags.get("mlflow.source.git.commit", ""))
         print("  artifacts:", sorted(artifacts))
         print(f"  stored at {got.info.artifact_uri}")
+
+    # The same run through the command line, as a shell or CI script would see it (the tracking URI resolved
+    # above, passed on explicitly so the command reads the same store).
+    command = ["mlflow-client", "runs", "describe", "--run-id", run.info.run_id]
+    print(f"\n$ {' '.join(command)}", flush=True)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+    subprocess.run([sys.executable, "-m", "mlflow_client", *command[1:]], env=env, check=True)
 
 
 if __name__ == "__main__":
