@@ -58,7 +58,15 @@ def test_upload_and_download_draw_a_bar_on_a_terminal(mlflow_server_url: str, tm
     assert status == 0, err
     assert "Uploading weights.bin [####################] 100% of 3.0 MiB" in err
 
-    # A folder: a single file's download does not know its size beforehand (the bar ends "of 0 B").
+    # A single file's download does not know its size beforehand: it counts the bytes instead.
+    status, out, err = _with_stderr_on_a_terminal(
+        ["artifacts", "download", "-r", run_id, "-a", "w/weights.bin", "-d", str(tmp_path / "one")], mlflow_server_url
+    )
+    assert status == 0, err
+    assert "Downloading w/weights.bin 3.0 MiB" in err and "of 0 B" not in err
+    assert Path(out.strip()).read_bytes() == data.read_bytes()
+
+    # A folder: its listing gives the sizes, so the bar has a total.
     status, out, err = _with_stderr_on_a_terminal(
         ["artifacts", "download", "-r", run_id, "-a", "w", "-d", str(tmp_path / "dl")], mlflow_server_url
     )

@@ -428,6 +428,12 @@ def test_progress_is_silent_without_a_tty(capsys: pytest.CaptureFixture[str]) ->
     shown.add(10)
     shown.close()
     assert "100%" in capsys.readouterr().err
+    unknown = Progress("y", 0, enabled=True)  # a size not known beforehand: bytes so far, not a percentage
+    unknown.add(3 << 20)
+    unknown.add(512)
+    unknown.close()
+    err = capsys.readouterr().err
+    assert err.endswith("\ry 3.0 MiB\n") and "%" not in err
 
 
 # -- concurrency and memory ---------------------------------------------------------------------------

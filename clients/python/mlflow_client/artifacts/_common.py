@@ -251,14 +251,28 @@ class Progress:
             return
         with self._lock:
             self.done += n
-            percent = 100 if self.total <= 0 else min(100, self.done * 100 // self.total)
+            if self.total <= 0:
+                # Size unknown beforehand (a single file's download): the bytes so far, redrawn per MiB.
+                step = self.done >> 20
+                if step != self._last:
+                    self._last = step
+                    sys.stderr.write(f"\r{self.label} {_human(self.done)}")
+                    sys.stderr.flush()
+                return
+            percent = min(100, self.done * 100 // self.total)
             if percent != self._last:
                 self._last = percent
                 bar = "#" * (percent // 5)
                 sys.stderr.write(f"\r{self.label} [{bar:<20}] {percent:3d}% of {_human(self.total)}")
                 sys.stderr.flush()
 
+    def finish(self) -> None:
+        """The last figure of a bar of unknown size (the total, once all of it has arrived)."""
+        if self.enabled and self.total <= 0 and self.done:
+            sys.stderr.write(f"\r{self.label} {_human(self.done)}")
+
     def close(self) -> None:
+        self.finish()
         if self.enabled and self._last >= 0:
             sys.stderr.write("\n")
             sys.stderr.flush()
