@@ -174,3 +174,13 @@ def test_signature_and_argument_checks_are_mlflows(tmp_path: Path) -> None:
 def test_a_bare_model_id_gets_mlflows_hint(tmp_path: Path) -> None:
     with pytest.raises(MlflowException, match="Maybe you meant 'models:/m-123'"):
         ours.download_artifacts("m-123", dst_path=str(tmp_path))
+
+
+def test_an_unknown_run_is_reported_as_mlflow_reports_it(server_url: str, tmp_path: Path) -> None:
+    uri = f"runs:/{'f' * 32}/model"
+    with pytest.raises(ResourceNotFound) as info:
+        ours.download_artifacts(uri, dst_path=str(tmp_path), tracking_uri=server_url)
+    with pytest.raises(mlflow.exceptions.MlflowException) as theirs:
+        mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp_path), tracking_uri=server_url)
+    assert info.value.error_code == theirs.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert "f" * 32 in info.value.message and "f" * 32 in theirs.value.message

@@ -84,8 +84,8 @@ def download_run_path(
 
     dst = tempfile.mkdtemp(prefix="mlflow-artifacts-") if dst_path is None else os.fspath(dst_path)
     run_out: str | None = None
+    repo = client._artifact_repo(run_id)  # an unknown run is the error to report, as MLflow reports it
     try:
-        repo = client._artifact_repo(run_id)
         if parent:
             repo = client._repository_for(repo.artifact_uri.rstrip("/") + "/" + parent)
         if name or repo.list_artifacts(None):
