@@ -19,7 +19,7 @@ import pytest
 from mlflow_client import MlflowClient
 from mlflow_client.entities import Metric, Param, RunTag
 from mlflow_client.ui import PAGE_SIZE, UIServer
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 
 from server_stub.server import StubServer
 
@@ -197,3 +197,26 @@ def test_the_runs_table_pages_through_10k_runs_over_http(
     print(
         f"\nUI timing: runs table, first page of an experiment with 10,000 runs (over http) in {elapsed * 1000:.0f} ms"
     )
+
+
+def test_the_stub_serves_the_same_ui_at_its_root_behind_its_auth(browser: Browser, tmp_path: Path) -> None:
+    secret = "s3cret-pw-only-on-the-server"
+    with StubServer(port=0, basic_auth=("alice", secret)) as stub:
+        with MlflowClient(stub.url, username="alice", password=secret) as c:
+            run = c.create_run(c.create_experiment("on-the-stub"), run_name="stub-run")
+            c.log_batch(run.info.run_id, metrics=[Metric("acc", s / 10, 1_700_000_000_000 + s, s) for s in range(10)])
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(stub.url + "/", timeout=10)
+        assert caught.value.code == 401  # the UI is behind the stub's auth, as its API is
+        context = browser.new_context(http_credentials={"username": "alice", "password": secret})
+        try:
+            page = context.new_page()
+            page.goto(stub.url + "/")
+            page.get_by_role("link", name="on-the-stub").click()
+            page.get_by_role("link", name="stub-run").click()
+            chart = page.locator('figure.chart[data-metric="acc"]')
+            expect(chart).to_have_attribute("data-points", "10")
+            page.screenshot(path=str(tmp_path / "stub-run.png"), full_page=True)
+            assert secret not in page.content()
+        finally:
+            context.close()
