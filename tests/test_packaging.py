@@ -71,8 +71,16 @@ def test_package_exports_the_fluent_api_lazily() -> None:
 
 def test_wheel_ships_the_ui_static_files(tmp_path: Path) -> None:
     """The UI's pages need uPlot and our script at run time, with no CDN and no Node: they are package data."""
+    import shutil
     import zipfile
 
+    # Built from a copy: setuptools leaves build/ beside the sources, and a stale build/ leaks into wheels.
+    src = tmp_path / "src"
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for part in ("clients/python", "server_stub"):
+        shutil.copytree(ROOT / part, src / part, ignore=skip)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
     subprocess.run(
         [
             sys.executable,
@@ -84,7 +92,7 @@ def test_wheel_ships_the_ui_static_files(tmp_path: Path) -> None:
             "-q",
             "-w",
             str(tmp_path),
-            str(ROOT),
+            str(src),
         ],
         check=True,
         capture_output=True,
@@ -95,3 +103,4 @@ def test_wheel_ships_the_ui_static_files(tmp_path: Path) -> None:
     for name in ("uPlot.iife.min.js", "uPlot.min.css", "uPlot.LICENSE", "VENDORED.md", "ui.js", "ui.css"):
         assert static + name in names, name
     assert {"mlflow_client/ui/__init__.py", "mlflow_client/ui/_server.py", "mlflow_client/ui/_pages.py"} <= names
+    assert "server_stub/ui.py" in names
