@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from .app import RequestHandler, StubHTTPServer
 
-__all__ = ["is_ui_path", "serve_ui"]
+__all__ = ["close", "is_ui_path", "serve_ui"]
 
 _PREFIXES = ("/static/", "/experiments/", "/runs/")
 _lock = threading.Lock()
@@ -56,3 +56,11 @@ def _app(server: StubHTTPServer) -> UIApp:
             app = UIApp(client)
             _apps[server] = app
         return app
+
+
+def close(server: StubHTTPServer) -> None:
+    """Release the UI's client of ``server``, if its pages were ever served."""
+    with _lock:
+        app = _apps.pop(server, None)
+    if app is not None:
+        app.client.close()
