@@ -36,6 +36,8 @@ command -v protoc >/dev/null || missing+=(protobuf-compiler)
 [ -f /usr/share/java/gson.jar ] || missing+=(libgoogle-gson-java)
 [ -f /usr/share/java/guava.jar ] || missing+=(libguava-java)
 command -v R >/dev/null || missing+=(r-base-core)
+# The browser of the UI tests (tests/ui, playwright driving Debian's chromium: playwright cannot download one here).
+command -v chromium >/dev/null || missing+=(chromium)
 if command -v Rscript >/dev/null; then
   Rscript -e 'quit(status = !requireNamespace("httr", quietly = TRUE))' >/dev/null 2>&1 || missing+=(r-cran-httr)
   Rscript -e 'quit(status = !requireNamespace("jsonlite", quietly = TRUE))' >/dev/null 2>&1 || missing+=(r-cran-jsonlite)

@@ -32,7 +32,7 @@ from mlflow_client._generated._runtime import Endpoint, encode
 from mlflow_client._generated.endpoints import ENDPOINTS
 from mlflow_client._generated.rules import DEPRECATED_FOR, ENUM_FIELDS
 
-from . import handlers, logged_models, model_db, registry  # noqa: F401  (registry registers its handlers)
+from . import handlers, logged_models, model_db, registry, ui  # noqa: F401  (registry registers its handlers)
 from .artifacts import ArtifactStore
 from .errors import StubError, invalid
 from .faults import FaultRule, Faults
@@ -520,6 +520,10 @@ class RequestHandler(BaseHTTPRequestHandler):
                 )
                 return
             endpoint, path_args, allowed = self.server.router.match(self.command, path)
+            if endpoint is None and not allowed and ui.is_ui_path(path):
+                self._drain()
+                ui.serve_ui(self)
+                return
             if endpoint is None:
                 self._drain()
                 if allowed:

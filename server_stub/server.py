@@ -16,6 +16,7 @@ from .file_backend import FileBackend
 from .handlers import absolute_if_local
 from .model_db import reset as reset_models
 from .sql_store import SqlStore
+from .ui import close as close_ui
 
 PROXIED_ARTIFACT_ROOT = "mlflow-artifacts:"
 
@@ -123,6 +124,7 @@ class StubServer:
         self.httpd.server_close()
         if self._thread is not None:
             self._thread.join()
+        close_ui(self.httpd)
         self.store.close()
         if self._own_artifacts:
             shutil.rmtree(self.artifacts.root, ignore_errors=True)

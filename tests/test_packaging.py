@@ -67,3 +67,40 @@ def test_package_exports_the_fluent_api_lazily() -> None:
     public_fluent = {n for n in vars(fluent) if not n.startswith("_") and callable(getattr(fluent, n))}
     exported = {n for n in public_fluent if getattr(fluent, n).__module__ == fluent.__name__}
     assert exported <= set(mlflow_client.__all__), exported - set(mlflow_client.__all__)
+
+
+def test_wheel_ships_the_ui_static_files(tmp_path: Path) -> None:
+    """The UI's pages need uPlot and our script at run time, with no CDN and no Node: they are package data."""
+    import shutil
+    import zipfile
+
+    # Built from a copy: setuptools leaves build/ beside the sources, and a stale build/ leaks into wheels.
+    src = tmp_path / "src"
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for part in ("clients/python", "server_stub"):
+        shutil.copytree(ROOT / part, src / part, ignore=skip)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("mlflow_client-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    static = "mlflow_client/ui/static/"
+    for name in ("uPlot.iife.min.js", "uPlot.min.css", "uPlot.LICENSE", "VENDORED.md", "ui.js", "ui.css"):
+        assert static + name in names, name
+    assert {"mlflow_client/ui/__init__.py", "mlflow_client/ui/_server.py", "mlflow_client/ui/_pages.py"} <= names
+    assert "server_stub/ui.py" in names

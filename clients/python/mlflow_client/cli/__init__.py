@@ -15,6 +15,7 @@ from .experiments import experiments
 from .runs import runs
 from .spool import spool
 from .sync import sync_command
+from .ui import ui
 
 __all__ = ["cli", "main"]
 
@@ -37,6 +38,7 @@ def cli(debug: bool) -> None:
       mlflow-client sync ./mlruns http://tracking:5000
       mlflow-client spool status
       mlflow-client spool flush --timeout 120
+      mlflow-client ui --backend-store-uri ./mlruns
     """
 
 
@@ -45,6 +47,7 @@ cli.add_command(experiments)
 cli.add_command(runs)
 cli.add_command(spool)
 cli.add_command(sync_command)
+cli.add_command(ui)
 
 
 def main() -> None:

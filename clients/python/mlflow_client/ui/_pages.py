@@ -1,0 +1,153 @@
+"""The UI's HTML pages, rendered on the server: pure functions from entities to text.
+
+Every value that comes from a store goes through ``_e`` (``html.escape``, quotes included) or, for URLs,
+``urllib.parse.quote``/``urlencode`` and then ``_e``: names, tags and params are whatever a user logged.
+Pages carry no inline script (the Content-Security-Policy forbids it); the charts' data comes from the JSON
+route ``/ajax/metric-history`` and is drawn by ``static/ui.js`` with the vendored uPlot.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlencode
+
+if TYPE_CHECKING:
+    from ..entities import Experiment, Run
+
+__all__ = ["error_page", "experiment_page", "experiments_page", "run_page"]
+
+
+def _e(value: object) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _layout(title: str, body: str, *, charts: bool = False) -> str:
+    scripts = (
+        '<link rel="stylesheet" href="/static/uPlot.min.css">'
+        '<script src="/static/uPlot.iife.min.js" defer></script><script src="/static/ui.js" defer></script>'
+        if charts
+        else ""
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{_e(title)} - mlflow-client</title>"
+        f'<link rel="stylesheet" href="/static/ui.css">{scripts}</head>'
+        f'<body><header><a href="/">Experiments</a></header><main>{body}</main></body></html>'
+    )
+
+
+def _time(ms: int | None) -> str:
+    if not ms:
+        return ""
+    moment = datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(start: int | None, end: int | None) -> str:
+    if not start or not end or end < start:
+        return ""
+    seconds = (end - start) / 1000
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], table_id: str) -> str:
+    """``rows`` hold HTML already escaped (cells may be links)."""
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f'<table id="{_e(table_id)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def error_page(status: int, message: str) -> str:
+    return _layout(f"Error {status}", f'<h1>Error {status}</h1><p class="error">{_e(message)}</p>')
+
+
+def experiments_page(experiments: Sequence[Experiment], query: str) -> str:
+    rows = [
+        (
+            _e(x.experiment_id),
+            f'<a href="/experiments/{_e(quote(x.experiment_id, safe=""))}">{_e(x.name)}</a>',
+            _time(x.creation_time),
+        )
+        for x in experiments
+    ]
+    search = (
+        '<form method="get" action="/" role="search">'
+        f'<input type="search" name="q" value="{_e(query)}" placeholder="Search experiments by name" '
+        'aria-label="Search experiments by name"><button type="submit">Search</button></form>'
+    )
+    found = f"<p>{len(rows)} experiment{'s' if len(rows) != 1 else ''}</p>"
+    return _layout(
+        "Experiments", "<h1>Experiments</h1>" + search + found + _table(("ID", "Name", "Created"), rows, "experiments")
+    )
+
+
+def experiment_page(
+    experiment: Experiment, runs: Sequence[Run], filter_string: str, next_token: str | None, error: str | None
+) -> str:
+    exp_path = f"/experiments/{quote(experiment.experiment_id, safe='')}"
+    rows = [
+        (
+            f'<a href="/runs/{_e(quote(r.info.run_id, safe=""))}">{_e(r.info.run_name or r.info.run_id)}</a>',
+            _e(r.info.status),
+            _time(r.info.start_time),
+            _duration(r.info.start_time, r.info.end_time),
+            _e(r.info.user_id),
+        )
+        for r in runs
+    ]
+    form = (
+        f'<form method="get" action="{_e(exp_path)}" role="search">'
+        f'<input type="search" name="filter" value="{_e(filter_string)}" size="60" '
+        'placeholder="metrics.loss &lt; 0.3 and params.lr = \'0.01\'" aria-label="Filter runs">'
+        '<button type="submit">Filter</button></form>'
+    )
+    parts = [f"<h1>{_e(experiment.name)}</h1>", form]
+    if error is not None:
+        parts.append(f'<p class="error" role="alert">{_e(error)}</p>')
+    parts.append(f'<p id="run-count">{len(rows)} run{"s" if len(rows) != 1 else ""} on this page</p>')
+    parts.append(_table(("Run name", "Status", "Start time", "Duration", "User"), rows, "runs"))
+    if next_token:
+        query = urlencode({"filter": filter_string, "page_token": next_token})
+        parts.append(f'<p><a id="next-page" href="{_e(exp_path + "?" + query)}">Next page</a></p>')
+    return _layout(experiment.name, "".join(parts))
+
+
+def _pairs(title: str, values: dict[str, str], table_id: str) -> str:
+    rows = [(_e(k), _e(v)) for k, v in sorted(values.items())]
+    return f"<h2>{_e(title)}</h2>" + _table(("Key", "Value"), rows, table_id)
+
+
+def run_page(run: Run, experiment_name: str | None) -> str:
+    info = run.info
+    exp_href = "/experiments/" + quote(info.experiment_id, safe="")
+    exp_link = f'<a href="{_e(exp_href)}">{_e(experiment_name or info.experiment_id)}</a>'
+    details = [
+        ("Run ID", _e(info.run_id)),
+        ("Experiment", exp_link),
+        ("Status", _e(info.status)),
+        ("Start time", _time(info.start_time)),
+        ("Duration", _duration(info.start_time, info.end_time)),
+        ("User", _e(info.user_id)),
+    ]
+    metrics = run.data.metrics
+    charts = "".join(
+        f'<figure class="chart" data-run-id="{_e(info.run_id)}" data-metric="{_e(key)}">'
+        f"<figcaption>{_e(key)}</figcaption></figure>"
+        for key in sorted(metrics)
+    )
+    body = (
+        f"<h1>{_e(info.run_name or info.run_id)}</h1>"
+        + _table(("Field", "Value"), details, "run-info")
+        + _pairs("Parameters", run.data.params, "params")
+        + _pairs("Metrics (latest)", {k: str(v) for k, v in metrics.items()}, "metrics")
+        + _pairs("Tags", run.data.tags, "tags")
+        + (f'<h2>Charts</h2><div id="charts">{charts}</div>' if charts else "")
+    )
+    return _layout(info.run_name or info.run_id, body, charts=bool(charts))
