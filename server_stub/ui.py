@@ -19,19 +19,22 @@ if TYPE_CHECKING:
 __all__ = ["close", "is_ui_path", "serve_ui"]
 
 _PREFIXES = ("/static/", "/experiments/", "/runs/")
+_PATHS = ("/", "/ajax/metric-history", "/get-artifact", "/compare")
 _lock = threading.Lock()
 _apps: weakref.WeakKeyDictionary[StubHTTPServer, UIApp] = weakref.WeakKeyDictionary()
 
 
 def is_ui_path(path: str) -> bool:
-    return path in ("/", "/ajax/metric-history") or path.startswith(_PREFIXES)
+    return path in _PATHS or path.startswith(_PREFIXES)
 
 
 def serve_ui(handler: RequestHandler) -> None:
     from mlflow_client.ui._server import SECURITY_HEADERS
 
-    status, content_type, body = _app(handler.server).handle(handler.command, handler.path)
-    headers = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+    status, content_type, body, extra = _app(handler.server).handle(handler.command, handler.path)
+    if not isinstance(body, bytes):  # a download: the stub's responses carry a length, so it is read whole
+        body = b"".join(body)
+    headers = {**SECURITY_HEADERS, "Cache-Control": "no-store", **extra}
     if status == 405:
         headers["Allow"] = "GET, HEAD"
     handler._send(status, body, content_type, headers)

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 if TYPE_CHECKING:
-    from ..entities import Experiment, Run
+    from ..entities import Experiment, FileInfo, Run
+    from ._artifacts import Preview
 
 __all__ = ["error_page", "experiment_page", "experiments_page", "run_page"]
 
@@ -61,7 +62,8 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], table_id: str)
     """``rows`` hold HTML already escaped (cells may be links)."""
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f'<table id="{_e(table_id)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    ident = f' id="{_e(table_id)}"' if table_id else ""
+    return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def error_page(status: int, message: str) -> str:
@@ -124,7 +126,62 @@ def _pairs(title: str, values: dict[str, str], table_id: str) -> str:
     return f"<h2>{_e(title)}</h2>" + _table(("Key", "Value"), rows, table_id)
 
 
-def run_page(run: Run, experiment_name: str | None) -> str:
+def _download_href(run_id: str, path: str) -> str:
+    return "/get-artifact?" + urlencode({"run_id": run_id, "path": path})
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return ""
+    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.1f} MiB"
+
+
+def _preview_html(run_id: str, info: FileInfo, shown: Preview) -> str:
+    cut = '<p class="truncated">Preview cut; download the file for all of it.</p>' if shown.truncated else ""
+    if shown.kind == "image":
+        return f'<img class="preview" src="{_e(_download_href(run_id, info.path))}" alt="{_e(info.path)}">'
+    if shown.kind == "csv":
+        head, *rest = shown.rows or ((),)
+        return '<div class="preview csv">' + _table(head, [[_e(c) for c in r] for r in rest], "") + cut + "</div>"
+    if shown.kind == "none":
+        return ""
+    return f'<pre class="preview {_e(shown.kind)}">{_e(shown.text)}</pre>{cut}'
+
+
+def _artifacts(run_id: str, path: str, entries: Sequence[tuple[FileInfo, Preview | None]], error: str | None) -> str:
+    here = "/runs/" + quote(run_id, safe="")
+    crumbs = [f'<a href="{_e(here)}">artifacts</a>']
+    sofar: list[str] = []
+    for part in [p for p in path.split("/") if p]:
+        sofar.append(part)
+        crumbs.append(f'<a href="{_e(here + "?" + urlencode({"path": "/".join(sofar)}))}">{_e(part)}</a>')
+    parts = [f'<h2>Artifacts</h2><nav id="artifact-path" aria-label="Artifact folder">{" / ".join(crumbs)}</nav>']
+    if error is not None:
+        parts.append(f'<p class="error" role="alert">{_e(error)}</p>')
+    items = []
+    for info, shown in entries:
+        name = info.path.rsplit("/", 1)[-1]
+        if info.is_dir:
+            href = here + "?" + urlencode({"path": info.path})
+            items.append(f'<li class="folder"><a href="{_e(href)}">{_e(name)}/</a></li>')
+            continue
+        link = f'<a class="download" href="{_e(_download_href(run_id, info.path))}" download>{_e(name)}</a>'
+        body = _preview_html(run_id, info, shown) if shown is not None else ""
+        items.append(
+            f'<li class="file" data-path="{_e(info.path)}">{link} <span class="size">{_size(info.file_size)}</span>'
+            f"{body}</li>"
+        )
+    parts.append(f'<ul id="artifacts">{"".join(items)}</ul>' if items else '<p id="artifacts">No artifacts here.</p>')
+    return "".join(parts)
+
+
+def run_page(
+    run: Run,
+    experiment_name: str | None,
+    artifact_path: str = "",
+    artifacts: Sequence[tuple[FileInfo, Preview | None]] = (),
+    artifact_error: str | None = None,
+) -> str:
     info = run.info
     exp_href = "/experiments/" + quote(info.experiment_id, safe="")
     exp_link = f'<a href="{_e(exp_href)}">{_e(experiment_name or info.experiment_id)}</a>'
@@ -149,5 +206,6 @@ def run_page(run: Run, experiment_name: str | None) -> str:
         + _pairs("Metrics (latest)", {k: str(v) for k, v in metrics.items()}, "metrics")
         + _pairs("Tags", run.data.tags, "tags")
         + (f'<h2>Charts</h2><div id="charts">{charts}</div>' if charts else "")
+        + _artifacts(info.run_id, artifact_path, artifacts, artifact_error)
     )
     return _layout(info.run_name or info.run_id, body, charts=bool(charts))

@@ -11,16 +11,18 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import _pages
+from . import _artifacts, _pages
 
 if TYPE_CHECKING:
     from ..client import MlflowClient
+    from ..entities import FileInfo
 
 __all__ = ["PAGE_SIZE", "Response", "UIApp", "UIServer"]
 
@@ -43,7 +45,12 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 
-Response = tuple[int, str, bytes]
+#: (status, content type, body, extra headers); a download's body is its chunks, streamed.
+Response = tuple[int, str, "bytes | Iterable[bytes]", dict[str, str]]
+
+
+def _page(status: int, body: str, content_type: str = _HTML) -> Response:
+    return status, content_type, body.encode(), {}
 
 
 class UIApp:
@@ -54,7 +61,7 @@ class UIApp:
 
     def handle(self, method: str, target: str) -> Response:  # noqa: PLR0911 (one return per route)
         if method not in ("GET", "HEAD"):
-            return 405, _HTML, _pages.error_page(405, "The UI is read-only: only GET and HEAD.").encode()
+            return _page(405, _pages.error_page(405, "The UI is read-only: only GET and HEAD."))
         parts = urlsplit(target)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         path = parts.path
@@ -65,25 +72,31 @@ class UIApp:
                 return self._experiments(query.get("q", ""))
             if path.startswith("/static/"):
                 return self._static(path[len("/static/") :])
+            if path == "/get-artifact":
+                return self._download(query.get("run_id", ""), query.get("path", ""))
             if path == "/ajax/metric-history":
                 return self._history(query.get("run_id", ""), query.get("metric_key", ""))
             segments = path.strip("/").split("/")
             if len(segments) == 2 and segments[0] == "experiments":
                 return self._experiment(unquote(segments[1]), query.get("filter", ""), query.get("page_token") or None)
             if len(segments) == 2 and segments[0] == "runs":
-                return self._run(unquote(segments[1]))
+                return self._run(unquote(segments[1]), query.get("path", ""))
+        except _artifacts.BadPath as err:
+            return _page(400, _pages.error_page(400, str(err)))
         except ResourceNotFound as err:
-            return 404, _HTML, _pages.error_page(404, err.message).encode()
+            return _page(404, _pages.error_page(404, err.message))
         except MlflowException as err:
             status = err.http_status if err.http_status and 400 <= err.http_status < 600 else 500
-            return status, _HTML, _pages.error_page(status, err.message).encode()
-        return 404, _HTML, _pages.error_page(404, f"No page at {path}").encode()
+            if err.error_code == "RESOURCE_DOES_NOT_EXIST":
+                status = 404
+            return _page(status, _pages.error_page(status, err.message))
+        return _page(404, _pages.error_page(404, f"No page at {path}"))
 
     def _experiments(self, q: str) -> Response:
         needle = q.strip().lower()
         found = [x for x in self.client.iter_experiments() if needle in x.name.lower()]
         found.sort(key=lambda x: x.name.lower())
-        return 200, _HTML, _pages.experiments_page(found, q).encode()
+        return _page(200, _pages.experiments_page(found, q))
 
     def _experiment(self, experiment_id: str, filter_string: str, token: str | None) -> Response:
         from ..exceptions import MlflowException, ResourceNotFound
@@ -99,15 +112,31 @@ class UIApp:
             raise
         except MlflowException as err:  # a bad filter or token: shown on the page, the form kept
             runs, next_token, error = [], None, err.message
-        return 200, _HTML, _pages.experiment_page(experiment, runs, filter_string, next_token, error).encode()
+        return _page(200, _pages.experiment_page(experiment, runs, filter_string, next_token, error))
 
-    def _run(self, run_id: str) -> Response:
+    def _run(self, run_id: str, artifact_path: str) -> Response:
+        from ..exceptions import MlflowException
+
         run = self.client.get_run(run_id)
         try:
             name: str | None = self.client.get_experiment(run.info.experiment_id).name
         except Exception:  # the page is about the run; a missing experiment only loses a name
             name = None
-        return 200, _HTML, _pages.run_page(run, name).encode()
+        entries: list[tuple[FileInfo, _artifacts.Preview | None]] = []
+        error = None
+        rel = _artifacts.check_path(artifact_path)
+        try:
+            for n, info in enumerate(_artifacts.listing(self.client, run_id, rel)):
+                wanted = not info.is_dir and n < _artifacts.PREVIEW_FILES
+                entries.append((info, _artifacts.preview(self.client, run_id, info) if wanted else None))
+        except MlflowException as err:  # the run's page stays useful when its artifact store is not
+            error = err.message
+        return _page(200, _pages.run_page(run, name, rel, entries, error))
+
+    def _download(self, run_id: str, path: str) -> Response:
+        self.client.get_run(run_id)  # an unknown run is a 404, before its artifacts are looked for
+        content_type, headers, chunks = _artifacts.download(self.client, run_id, path)
+        return 200, content_type, chunks, headers
 
     def _history(self, run_id: str, key: str) -> Response:
         history = sorted(self.client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))
@@ -116,13 +145,13 @@ class UIApp:
             "values": [m.value if math.isfinite(m.value) else None for m in history],
             "timestamps": [m.timestamp for m in history],
         }
-        return 200, _JSON, json.dumps(body, separators=(",", ":")).encode()
+        return 200, _JSON, json.dumps(body, separators=(",", ":")).encode(), {}
 
     def _static(self, name: str) -> Response:
         content_type = _STATIC_TYPES.get(name)
         if content_type is None:
-            return 404, _HTML, _pages.error_page(404, "No such static file").encode()
-        return 200, content_type, (_STATIC_DIR / name).read_bytes()
+            return _page(404, _pages.error_page(404, "No such static file"))
+        return 200, content_type, (_STATIC_DIR / name).read_bytes(), {}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -141,18 +170,26 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
             else:
                 self.rfile.read(length)
-        status, content_type, body = self.server.app.handle(self.command, self.path)
+        status, content_type, body, extra = self.server.app.handle(self.command, self.path)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        if isinstance(body, bytes):
+            self.send_header("Content-Length", str(len(body)))
+        else:  # streamed: its end is the connection's
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.send_header("Cache-Control", "no-store" if not self.path.startswith("/static/") else "max-age=3600")
         if status == 405:
             self.send_header("Allow", "GET, HEAD")
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in {**SECURITY_HEADERS, **extra}.items():
             self.send_header(name, value)
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        if isinstance(body, bytes):
+            if self.command != "HEAD":
+                self.wfile.write(body)
+            return
+        for block in body if self.command != "HEAD" else ():
+            self.wfile.write(block)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("do_"):  # every method reaches the app, which answers 405 to all but GET/HEAD
