@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 if TYPE_CHECKING:
-    from ..entities import Experiment, FileInfo, Run
+    from ..entities import Experiment, FileInfo, Run, RunInfo
     from ._artifacts import Preview
 
 __all__ = ["error_page", "experiment_page", "experiments_page", "run_page"]
@@ -175,12 +175,31 @@ def _artifacts(run_id: str, path: str, entries: Sequence[tuple[FileInfo, Preview
     return "".join(parts)
 
 
+#: The charts' x axes: the value of ``?x=`` and its label.
+X_AXES = {"step": "Step", "wall": "Wall time", "relative": "Relative time (s)"}
+
+
+def _charts_section(info: RunInfo, charts: str, x_axis: str, artifact_path: str) -> str:
+    here = "/runs/" + quote(info.run_id, safe="")
+    links = []
+    for key, label in X_AXES.items():
+        query = urlencode({"x": key, **({"path": artifact_path} if artifact_path else {})})
+        current = ' aria-current="true"' if key == x_axis else ""
+        links.append(f'<a href="{_e(here + "?" + query)}"{current}>{_e(label)}</a>')
+    return (
+        f'<h2>Charts</h2><nav id="x-axis" aria-label="X axis">X axis: {" | ".join(links)}</nav>'
+        f'<div id="charts" data-x="{_e(x_axis)}" data-x-label="{_e(X_AXES[x_axis])}" '
+        f'data-start="{_e(info.start_time or 0)}">{charts}</div>'
+    )
+
+
 def run_page(
     run: Run,
     experiment_name: str | None,
     artifact_path: str = "",
     artifacts: Sequence[tuple[FileInfo, Preview | None]] = (),
     artifact_error: str | None = None,
+    x_axis: str = "step",
 ) -> str:
     info = run.info
     exp_href = "/experiments/" + quote(info.experiment_id, safe="")
@@ -205,7 +224,7 @@ def run_page(
         + _pairs("Parameters", run.data.params, "params")
         + _pairs("Metrics (latest)", {k: str(v) for k, v in metrics.items()}, "metrics")
         + _pairs("Tags", run.data.tags, "tags")
-        + (f'<h2>Charts</h2><div id="charts">{charts}</div>' if charts else "")
+        + (_charts_section(info, charts, x_axis, artifact_path) if charts else "")
         + _artifacts(info.run_id, artifact_path, artifacts, artifact_error)
     )
     return _layout(info.run_name or info.run_id, body, charts=bool(charts))

@@ -80,7 +80,10 @@ class UIApp:
             if len(segments) == 2 and segments[0] == "experiments":
                 return self._experiment(unquote(segments[1]), query.get("filter", ""), query.get("page_token") or None)
             if len(segments) == 2 and segments[0] == "runs":
-                return self._run(unquote(segments[1]), query.get("path", ""))
+                x_axis = query.get("x", "step")
+                return self._run(
+                    unquote(segments[1]), query.get("path", ""), x_axis if x_axis in _pages.X_AXES else "step"
+                )
         except _artifacts.BadPath as err:
             return _page(400, _pages.error_page(400, str(err)))
         except ResourceNotFound as err:
@@ -114,7 +117,7 @@ class UIApp:
             runs, next_token, error = [], None, err.message
         return _page(200, _pages.experiment_page(experiment, runs, filter_string, next_token, error))
 
-    def _run(self, run_id: str, artifact_path: str) -> Response:
+    def _run(self, run_id: str, artifact_path: str, x_axis: str = "step") -> Response:
         from ..exceptions import MlflowException
 
         run = self.client.get_run(run_id)
@@ -131,7 +134,7 @@ class UIApp:
                 entries.append((info, _artifacts.preview(self.client, run_id, info) if wanted else None))
         except MlflowException as err:  # the run's page stays useful when its artifact store is not
             error = err.message
-        return _page(200, _pages.run_page(run, name, rel, entries, error))
+        return _page(200, _pages.run_page(run, name, rel, entries, error, x_axis))
 
     def _download(self, run_id: str, path: str) -> Response:
         self.client.get_run(run_id)  # an unknown run is a 404, before its artifacts are looked for
