@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..entities import Experiment, FileInfo, Run, RunInfo
     from ._artifacts import Preview
 
-__all__ = ["error_page", "experiment_page", "experiments_page", "run_page"]
+__all__ = ["X_AXES", "error_page", "experiments_page", "run_page"]
 
 
 def _e(value: object) -> str:
@@ -88,37 +88,6 @@ def experiments_page(experiments: Sequence[Experiment], query: str) -> str:
     return _layout(
         "Experiments", "<h1>Experiments</h1>" + search + found + _table(("ID", "Name", "Created"), rows, "experiments")
     )
-
-
-def experiment_page(
-    experiment: Experiment, runs: Sequence[Run], filter_string: str, next_token: str | None, error: str | None
-) -> str:
-    exp_path = f"/experiments/{quote(experiment.experiment_id, safe='')}"
-    rows = [
-        (
-            f'<a href="/runs/{_e(quote(r.info.run_id, safe=""))}">{_e(r.info.run_name or r.info.run_id)}</a>',
-            _e(r.info.status),
-            _time(r.info.start_time),
-            _duration(r.info.start_time, r.info.end_time),
-            _e(r.info.user_id),
-        )
-        for r in runs
-    ]
-    form = (
-        f'<form method="get" action="{_e(exp_path)}" role="search">'
-        f'<input type="search" name="filter" value="{_e(filter_string)}" size="60" '
-        'placeholder="metrics.loss &lt; 0.3 and params.lr = \'0.01\'" aria-label="Filter runs">'
-        '<button type="submit">Filter</button></form>'
-    )
-    parts = [f"<h1>{_e(experiment.name)}</h1>", form]
-    if error is not None:
-        parts.append(f'<p class="error" role="alert">{_e(error)}</p>')
-    parts.append(f'<p id="run-count">{len(rows)} run{"s" if len(rows) != 1 else ""} on this page</p>')
-    parts.append(_table(("Run name", "Status", "Start time", "Duration", "User"), rows, "runs"))
-    if next_token:
-        query = urlencode({"filter": filter_string, "page_token": next_token})
-        parts.append(f'<p><a id="next-page" href="{_e(exp_path + "?" + query)}">Next page</a></p>')
-    return _layout(experiment.name, "".join(parts))
 
 
 def _pairs(title: str, values: dict[str, str], table_id: str) -> str:

@@ -63,7 +63,8 @@ class UIApp:
         if method not in ("GET", "HEAD"):
             return _page(405, _pages.error_page(405, "The UI is read-only: only GET and HEAD."))
         parts = urlsplit(target)
-        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        multi = parse_qs(parts.query, keep_blank_values=True)
+        query = {k: v[-1] for k, v in multi.items()}
         path = parts.path
         from ..exceptions import MlflowException, ResourceNotFound
 
@@ -72,13 +73,15 @@ class UIApp:
                 return self._experiments(query.get("q", ""))
             if path.startswith("/static/"):
                 return self._static(path[len("/static/") :])
+            if path == "/compare":
+                return self._compare(multi.get("runs", []))
             if path == "/get-artifact":
                 return self._download(query.get("run_id", ""), query.get("path", ""))
             if path == "/ajax/metric-history":
                 return self._history(query.get("run_id", ""), query.get("metric_key", ""))
             segments = path.strip("/").split("/")
             if len(segments) == 2 and segments[0] == "experiments":
-                return self._experiment(unquote(segments[1]), query.get("filter", ""), query.get("page_token") or None)
+                return self._experiment(unquote(segments[1]), query, multi.get("columns", []))
             if len(segments) == 2 and segments[0] == "runs":
                 x_axis = query.get("x", "step")
                 return self._run(
@@ -101,21 +104,32 @@ class UIApp:
         found.sort(key=lambda x: x.name.lower())
         return _page(200, _pages.experiments_page(found, q))
 
-    def _experiment(self, experiment_id: str, filter_string: str, token: str | None) -> Response:
+    def _experiment(self, experiment_id: str, query: dict[str, str], columns: list[str]) -> Response:
         from ..exceptions import MlflowException, ResourceNotFound
+        from ._runs_table import experiment_page, parse_columns
+
+        filter_string, token = query.get("filter", ""), query.get("page_token") or None
+        order_by = query.get("order_by", "").strip()
 
         experiment = self.client.get_experiment(experiment_id)
         error = None
         try:
             page = self.client.search_runs(
-                [experiment_id], filter_string, max_results=PAGE_SIZE, order_by=None, page_token=token
+                [experiment_id],
+                filter_string,
+                max_results=PAGE_SIZE,
+                order_by=[order_by] if order_by else None,
+                page_token=token,
             )
             runs, next_token = list(page), page.token
         except ResourceNotFound:
             raise
         except MlflowException as err:  # a bad filter or token: shown on the page, the form kept
             runs, next_token, error = [], None, err.message
-        return _page(200, _pages.experiment_page(experiment, runs, filter_string, next_token, error))
+        page_html = experiment_page(
+            experiment, runs, filter_string, next_token, error, order_by, parse_columns(columns)
+        )
+        return _page(200, page_html)
 
     def _run(self, run_id: str, artifact_path: str, x_axis: str = "step") -> Response:
         from ..exceptions import MlflowException
@@ -135,6 +149,14 @@ class UIApp:
         except MlflowException as err:  # the run's page stays useful when its artifact store is not
             error = err.message
         return _page(200, _pages.run_page(run, name, rel, entries, error, x_axis))
+
+    def _compare(self, values: list[str]) -> Response:
+        from ._compare import MAX_RUNS, compare_page, parse_runs
+
+        ids = parse_runs(values)
+        if not 1 <= len(ids) <= MAX_RUNS:
+            return _page(400, _pages.error_page(400, f"Choose 1 to {MAX_RUNS} runs to compare, not {len(ids)}."))
+        return _page(200, compare_page([self.client.get_run(run_id) for run_id in ids]))
 
     def _download(self, run_id: str, path: str) -> Response:
         self.client.get_run(run_id)  # an unknown run is a 404, before its artifacts are looked for

@@ -55,4 +55,58 @@
       });
   }
   document.querySelectorAll("figure.chart").forEach(draw);
+
+  // The compare page: one chart per metric, one series per run (#compare-runs), on a shared step axis.
+  var runs = Array.prototype.map.call(document.querySelectorAll("#compare-runs li"), function (li) {
+    return { id: li.dataset.runId, name: li.dataset.name, colour: li.dataset.colour };
+  });
+
+  function history(runId, key) {
+    var query = new URLSearchParams({ run_id: runId, metric_key: key });
+    return fetch("/ajax/metric-history?" + query.toString()).then(function (r) {
+      if (r.status === 404) { return { steps: [], values: [], timestamps: [] }; }
+      if (!r.ok) { throw new Error("HTTP " + r.status); }
+      return r.json();
+    });
+  }
+
+  function overlay(figure) {
+    var key = figure.dataset.metric;
+    Promise.all(runs.map(function (run) { return history(run.id, key); }))
+      .then(function (all) {
+        var steps = {};
+        all.forEach(function (h) { h.steps.forEach(function (s) { steps[s] = true; }); });
+        var x = Object.keys(steps).map(Number).sort(function (a, b) { return a - b; });
+        var index = {};
+        x.forEach(function (s, i) { index[s] = i; });
+        var data = [x];
+        var drawn = 0;
+        all.forEach(function (h) {
+          var ys = x.map(function () { return null; });
+          h.steps.forEach(function (s, i) { ys[index[s]] = h.values[i]; });
+          if (h.steps.length) { drawn += 1; }
+          data.push(ys);
+        });
+        var series = [{ label: "Step" }].concat(runs.map(function (run) {
+          return { label: run.name, stroke: run.colour, width: 1, spanGaps: true };
+        }));
+        var opts = {
+          width: Math.max(320, Math.min(900, figure.clientWidth || 900)),
+          height: 260,
+          scales: { x: { time: false } },
+          axes: [{ label: "Step" }, {}],
+          series: series,
+        };
+        new uPlot(opts, data, figure);
+        figure.dataset.series = String(drawn);
+        figure.classList.add("drawn");
+      })
+      .catch(function (err) {
+        var p = document.createElement("p");
+        p.className = "error";
+        p.textContent = "Could not load " + key + ": " + err.message;
+        figure.appendChild(p);
+      });
+  }
+  document.querySelectorAll("figure.compare-chart").forEach(overlay);
 })();
