@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from mlflow_client import MlflowClient
 from mlflow_client.ui import UIServer
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
+
+from server_stub.server import StubServer
 
 Shot = Callable[[str], Path]
 JPEG = base64.b64decode(
@@ -161,3 +163,34 @@ def test_an_svg_download_is_sandboxed_and_an_attachment(logged: tuple[str, str, 
         assert a.read() == SVG.encode()
     with urllib.request.urlopen(f"{url}/get-artifact?run_id={run_id}&path=report/notes.txt", timeout=10) as a:
         assert a.headers["Content-Type"] == "application/octet-stream"  # never rendered as a page
+
+
+def test_the_stub_serves_artifact_previews_and_downloads_through_its_artifact_proxy(
+    browser: Browser, tmp_path: Path
+) -> None:
+    secret = "pw-never-in-a-page"
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "scores.csv").write_text("fold,auc\n1,0.91\n")
+    (folder / "curve.png").write_bytes(_png(30, 20))
+    with StubServer(port=0, basic_auth=("bob", secret)) as stub:
+        with MlflowClient(stub.url, username="bob", password=secret) as c:
+            run = c.create_run(c.create_experiment("proxied"), run_name="proxied-run")
+            c.log_artifacts(run.info.run_id, str(folder), "out")
+        assert (run.info.artifact_uri or "").startswith("mlflow-artifacts:"), run.info.artifact_uri
+        context = browser.new_context(http_credentials={"username": "bob", "password": secret})
+        try:
+            page = context.new_page()
+            page.goto(f"{stub.url}/runs/{run.info.run_id}?path=out")
+            expect(page.locator('li[data-path="out/scores.csv"] tbody tr')).to_have_text(["10.91"])
+            image = page.locator('li[data-path="out/curve.png"] img')
+            page.wait_for_function("img => img.complete && img.naturalWidth === 30", arg=image.element_handle())
+            page.screenshot(path=str(tmp_path / "stub-artifacts.png"), full_page=True)
+            with page.expect_download() as caught:
+                page.locator('li[data-path="out/curve.png"] a.download').click()
+            assert Path(caught.value.path()).read_bytes() == (folder / "curve.png").read_bytes()
+            answer = page.goto(f"{stub.url}/get-artifact?run_id={run.info.run_id}&path=..%2F..%2Fx")
+            assert answer is not None and answer.status == 400
+            assert secret not in page.content()
+        finally:
+            context.close()
