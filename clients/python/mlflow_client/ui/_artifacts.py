@@ -14,7 +14,7 @@ import io
 import itertools
 import json
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -79,7 +79,7 @@ def download(client: MlflowClient, run_id: str, path: str) -> tuple[str, dict[st
     return content_type, headers, itertools.chain([first], chunks)
 
 
-def _chunks(client: MlflowClient, run_id: str, rel: str) -> Iterator[bytes]:
+def _chunks(client: MlflowClient, run_id: str, rel: str) -> Generator[bytes, None, None]:
     # The run's own repository, opened as its downloads are (streamed, never whole in memory).
     with client._artifact_repo(run_id)._open_remote(rel) as chunks:
         yield from chunks
@@ -109,11 +109,12 @@ def preview(client: MlflowClient, run_id: str, info: FileInfo) -> Preview:
         return Preview(kind)
     head = bytearray()
     truncated = False
-    for block in _chunks(client, run_id, check_path(info.path)):
-        head += block
-        if len(head) > PREVIEW_BYTES:
-            truncated = True
-            break
+    with contextlib.closing(_chunks(client, run_id, check_path(info.path))) as chunks:  # closed when cut short
+        for block in chunks:
+            head += block
+            if len(head) > PREVIEW_BYTES:
+                truncated = True
+                break
     data = bytes(head[:PREVIEW_BYTES])
     text = data.decode("utf-8", errors="replace")
     if kind == "json" and not truncated:

@@ -9,6 +9,7 @@ written in the comma form. A key holding a comma cannot be a column (the comma s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
@@ -41,8 +42,8 @@ def parse_columns(values: Iterable[str]) -> list[str]:
 def order_key(column: str) -> str:
     """The order_by identifier of a column: the key in backticks unless it is a plain word."""
     entity, _, key = column.partition(".")
-    plain = key.replace("_", "").replace(".", "").isalnum() and "." not in key
-    return f"{entity}.{key}" if plain else f"{entity}.`{key.replace('`', '')}`"
+    # MLflow's grammar has no escape for a backtick inside backticks: such a key cannot be sorted by
+    return f"{entity}.{key}" if re.fullmatch(r"\w+", key) else f"{entity}.`{key}`"
 
 
 def column_value(run: Run, column: str) -> str:
