@@ -38,6 +38,8 @@ def test_a_key_with_a_space_or_a_dot_sorts_and_a_cycle_of_parents_loses_no_run(t
         html = _get(app, path + urlencode({"columns": "metrics.a.b,metrics.val loss"}))
         assert "order_by=metrics.%60a.b%60+ASC" in html  # the headers sort by the backticked keys
         assert "order_by=metrics.%60val+loss%60+ASC" in html
+        repeated = _get(app, path + urlencode([("columns", "metrics.a.b"), ("columns", "metrics.val loss")]))
+        assert re.findall(r'class="sort" href="[^"]*">([^<]+)<', repeated)[2:] == ["metrics.a.b", "metrics.val loss"]
         assert "Invalid order_by clause" in _get(app, path + urlencode({"order_by": "metrics.loss SIDEWAYS"}))
 
         c.set_tag(ids["r3"], "mlflow.parentRunId", ids["r1"])  # r3 under r1 and r1 under r3: a cycle

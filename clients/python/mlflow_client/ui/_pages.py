@@ -25,11 +25,13 @@ def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _layout(title: str, body: str, *, charts: bool = False) -> str:
+def _layout(title: str, body: str, *, charts: bool = False, script: bool = False) -> str:
     scripts = (
         '<link rel="stylesheet" href="/static/uPlot.min.css">'
         '<script src="/static/uPlot.iife.min.js" defer></script><script src="/static/ui.js" defer></script>'
         if charts
+        else '<script src="/static/ui.js" defer></script>'
+        if script
         else ""
     )
     return (

@@ -135,7 +135,8 @@ def _chooser(state: _State, keys: Sequence[str]) -> str:
         if value
     )
     return (
-        f'<details id="column-chooser"><summary>Columns</summary><form method="get" action="{_e(state.path)}">'
+        f'<details id="column-chooser"><summary>Columns</summary>'
+        f'<form method="get" action="{_e(state.path)}" data-join="columns">'
         f"{hidden}{boxes or '<p>No params, metrics or tags on this page.</p>'}"
         '<button type="submit">Show columns</button></form></details>'
     )
@@ -195,9 +196,12 @@ def experiment_page(
     if error is not None:
         parts.append(f'<p class="error" role="alert">{_e(error)}</p>')
     parts.append(f'<p id="run-count">{len(rows)} run{"s" if len(rows) != 1 else ""} on this page</p>')
-    parts.append('<form id="compare" method="get" action="/compare"><button type="submit">Compare</button></form>')
+    parts.append(
+        '<form id="compare" method="get" action="/compare" data-join="runs">'
+        '<button type="submit">Compare</button></form>'
+    )
     parts.append(f'<table id="runs"><thead><tr>{"".join(heads)}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
     if next_token:
         href = state.url(page_token=next_token)
         parts.append(f'<p><a id="next-page" href="{_e(href)}">Next page</a></p>')
-    return _layout(experiment.name, "".join(parts))
+    return _layout(experiment.name, "".join(parts), script=True)

@@ -56,6 +56,25 @@
   }
   document.querySelectorAll("figure.chart").forEach(draw);
 
+  // Forms marked data-join="name" send their checked "name" boxes as one comma-joined value (?runs=a,b),
+  // the URL form links use; without script they send name=a&name=b, which the server reads too.
+  document.querySelectorAll("form[data-join]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      var name = form.dataset.join;
+      var pairs = [];
+      var joined = [];
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (!el.name || el.disabled || el.type === "submit") { return; }
+        if (el.type === "checkbox" && !el.checked) { return; }
+        if (el.name === name) { joined.push(encodeURIComponent(el.value)); return; }
+        pairs.push(encodeURIComponent(el.name) + "=" + encodeURIComponent(el.value));
+      });
+      if (joined.length) { pairs.push(encodeURIComponent(name) + "=" + joined.join(",")); }
+      event.preventDefault();
+      window.location.assign(form.getAttribute("action") + (pairs.length ? "?" + pairs.join("&") : ""));
+    });
+  });
+
   // The compare page: one chart per metric, one series per run (#compare-runs), on a shared step axis.
   var runs = Array.prototype.map.call(document.querySelectorAll("#compare-runs li"), function (li) {
     return { id: li.dataset.runId, name: li.dataset.name, colour: li.dataset.colour };
