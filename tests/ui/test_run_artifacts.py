@@ -121,6 +121,12 @@ def test_a_person_browses_a_runs_artifacts_sees_their_previews_and_downloads_one
     assert Path(caught.value.path()).read_bytes() == (folder / "big.txt").read_bytes()  # all of it, streamed
     assert dialogs == []  # the SVG's script never ran
 
+    page.goto(f"{url}/runs/{run_id}?path=report%2Fscores.csv")  # a link to one file shows that file alone
+    expect(page.locator("#artifacts li")).to_have_count(1)
+    expect(page.locator('li[data-path="report/scores.csv"] tbody tr')).to_have_count(2)
+    expect(page.locator("#artifact-path")).to_have_text("artifacts / report")
+    shot("one-file")
+
 
 @pytest.mark.parametrize(
     "query",

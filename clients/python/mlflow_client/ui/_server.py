@@ -143,7 +143,13 @@ class UIApp:
         error = None
         rel = _artifacts.check_path(artifact_path)
         try:
-            for n, info in enumerate(_artifacts.listing(self.client, run_id, rel)):
+            found = _artifacts.listing(self.client, run_id, rel)
+            if not found and rel:  # ?path= may name a file: its folder is shown, with that file's preview
+                parent = rel.rpartition("/")[0]
+                siblings = _artifacts.listing(self.client, run_id, parent)
+                if any(f.path == rel and not f.is_dir for f in siblings):
+                    rel, found = parent, [f for f in siblings if f.path == rel]
+            for n, info in enumerate(found):
                 wanted = not info.is_dir and n < _artifacts.PREVIEW_FILES
                 entries.append((info, _artifacts.preview(self.client, run_id, info) if wanted else None))
         except MlflowException as err:  # the run's page stays useful when its artifact store is not
