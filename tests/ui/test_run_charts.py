@@ -23,6 +23,7 @@ def test_the_x_axis_switches_between_step_wall_time_and_relative_time(page: Page
         c.log_batch(
             run.info.run_id, metrics=[Metric("loss", 1 / (1 + s), START + 10_000 + s * 30_000, s) for s in range(5)]
         )
+        c.log_text(run.info.run_id, "hello", "logs/out.txt")
     with UIServer(str(root), port=0) as server:
         page.goto(f"{server.url}/runs/{run.info.run_id}")
         chart = page.locator('figure.chart[data-metric="loss"]')
@@ -54,6 +55,11 @@ def test_the_x_axis_switches_between_step_wall_time_and_relative_time(page: Page
         moment = datetime.datetime.fromtimestamp((START + 70_000) / 1000)  # the browser's zone is ours
         expect(hovered).to_contain_text(f"{moment:%Y-%m-%d} {moment.hour % 12 or 12}:{moment:%M}")
         shot("wall")
+
+        page.get_by_role("link", name="logs/").click()  # browsing the artifacts keeps the axis
+        expect(page).to_have_url(f"{server.url}/runs/{run.info.run_id}?x=wall&path=logs")
+        expect(label).to_have_text("Wall time")
+        expect(page.locator('li[data-path="logs/out.txt"] pre')).to_have_text("hello")
 
         page.goto(f"{server.url}/runs/{run.info.run_id}?x=bogus")  # an unknown axis falls back to steps
         expect(label).to_have_text("Step")

@@ -119,13 +119,16 @@ def _preview_html(run_id: str, info: FileInfo, shown: Preview) -> str:
     return f'<pre class="preview {_e(shown.kind)}">{_e(shown.text)}</pre>{cut}'
 
 
-def _artifacts(run_id: str, path: str, entries: Sequence[tuple[FileInfo, Preview | None]], error: str | None) -> str:
+def _artifacts(
+    run_id: str, path: str, entries: Sequence[tuple[FileInfo, Preview | None]], error: str | None, x_axis: str
+) -> str:
     here = "/runs/" + quote(run_id, safe="")
-    crumbs = [f'<a href="{_e(here)}">artifacts</a>']
+    keep = {"x": x_axis} if x_axis != "step" else {}  # the charts' axis stays as chosen while browsing files
+    crumbs = [f'<a href="{_e(here + ("?" + urlencode(keep) if keep else ""))}">artifacts</a>']
     sofar: list[str] = []
     for part in [p for p in path.split("/") if p]:
         sofar.append(part)
-        crumbs.append(f'<a href="{_e(here + "?" + urlencode({"path": "/".join(sofar)}))}">{_e(part)}</a>')
+        crumbs.append(f'<a href="{_e(here + "?" + urlencode({**keep, "path": "/".join(sofar)}))}">{_e(part)}</a>')
     parts = [f'<h2>Artifacts</h2><nav id="artifact-path" aria-label="Artifact folder">{" / ".join(crumbs)}</nav>']
     if error is not None:
         parts.append(f'<p class="error" role="alert">{_e(error)}</p>')
@@ -133,7 +136,7 @@ def _artifacts(run_id: str, path: str, entries: Sequence[tuple[FileInfo, Preview
     for info, shown in entries:
         name = info.path.rsplit("/", 1)[-1]
         if info.is_dir:
-            href = here + "?" + urlencode({"path": info.path})
+            href = here + "?" + urlencode({**keep, "path": info.path})
             items.append(f'<li class="folder"><a href="{_e(href)}">{_e(name)}/</a></li>')
             continue
         link = f'<a class="download" href="{_e(_download_href(run_id, info.path))}" download>{_e(name)}</a>'
@@ -196,6 +199,6 @@ def run_page(
         + _pairs("Metrics (latest)", {k: str(v) for k, v in metrics.items()}, "metrics")
         + _pairs("Tags", run.data.tags, "tags")
         + (_charts_section(info, charts, x_axis, artifact_path) if charts else "")
-        + _artifacts(info.run_id, artifact_path, artifacts, artifact_error)
+        + _artifacts(info.run_id, artifact_path, artifacts, artifact_error, x_axis)
     )
     return _layout(info.run_name or info.run_id, body, charts=bool(charts))
