@@ -12,6 +12,7 @@ import urllib.request
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from mlflow_client import MlflowClient
@@ -200,3 +201,18 @@ def test_the_stub_serves_artifact_previews_and_downloads_through_its_artifact_pr
             assert secret not in page.content()
         finally:
             context.close()
+
+
+def test_a_file_name_with_a_line_break_cannot_add_a_header_to_its_download(tmp_path: Path) -> None:
+    local = tmp_path / "evil\r\nX-Injected: 1.txt"
+    local.write_text("payload")
+    root = tmp_path / "mlruns"
+    with MlflowClient(str(root)) as c:
+        run = c.create_run(c.create_experiment("names"))
+        c.log_artifact(run.info.run_id, str(local))
+    with UIServer(str(root), port=0) as server:
+        query = urlencode({"run_id": run.info.run_id, "path": local.name})
+        with urllib.request.urlopen(f"{server.url}/get-artifact?{query}", timeout=10) as answer:
+            assert answer.headers["X-Injected"] is None
+            assert answer.headers["Content-Disposition"] == 'attachment; filename="evil__X-Injected: 1.txt"'
+            assert answer.read() == b"payload"

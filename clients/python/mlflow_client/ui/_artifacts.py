@@ -72,7 +72,8 @@ def download(client: MlflowClient, run_id: str, path: str) -> tuple[str, dict[st
     name = posixpath.basename(rel)
     ext = posixpath.splitext(name)[1].lower()
     content_type = IMAGE_TYPES.get(ext) or (SVG_TYPE if ext == ".svg" else "application/octet-stream")
-    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    # printable ASCII only: a name holding CR/LF or quotes must not shape the header
+    ascii_name = "".join(ch if " " <= ch <= "~" and ch not in '"\\' else "_" for ch in name)
     headers = {"Content-Disposition": f'attachment; filename="{ascii_name}"'}
     if ext == ".svg":
         headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
