@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.bootstrapped
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: demo test check generate bench bindings test-bindings conformance compat bootstrap lint typecheck clean
+.PHONY: demo test check generate bench bindings test-bindings conformance compat bootstrap lint typecheck clean ui-screenshot
 
 $(STAMP): pyproject.toml constraints.txt scripts/bootstrap.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) scripts/bootstrap.sh
@@ -65,6 +65,10 @@ bindings: $(STAMP)
 ## test-bindings: the Java and R workflows against MLFLOW_TRACKING_URI (the bundled stub when unset)
 test-bindings: $(STAMP)
 	$(BIN)/python -m scripts.bindings test
+
+## ui-screenshot: remake docs/ui-run-page.png (the README's picture of the run page) with the UI tests' own code
+ui-screenshot: $(STAMP)
+	MLFLOW_CLIENT_UI_SCREENSHOT=docs/ui-run-page.png $(BIN)/python -m pytest tests/ui/test_readme_screenshot.py -p no:cacheprovider -q
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
