@@ -4,6 +4,7 @@ server's own disk and working directory, request counters, and a client meeting 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -159,17 +160,24 @@ def test_artifact_root_options_follow_mlflow_server(tmp_path: Path, monkeypatch:
         StubServer(port=0, backend_store_uri=str(tmp_path / "mlruns"), default_artifact_root="file:///x")
 
 
-@pytest.mark.mlflow_server
-def test_file_artifact_root_matches_a_real_server(tmp_path: Path) -> None:
-    """Run artifact URIs and the disabled proxy's answer, side by side with `mlflow server --no-serve-artifacts`."""
-    root = (tmp_path / "art").as_uri()
+@contextlib.contextmanager
+def _file_root_servers(root: str) -> Iterator[tuple[str, str]]:
+    """A real `mlflow server` and the stub, both with ``root`` as a non-proxied (``file:``) artifact root."""
     args = ("--no-serve-artifacts", "--default-artifact-root", root)
     with (
         real_mlflow_server(args) as real_url,
         StubServer(port=0, default_artifact_root=root, serve_artifacts=False) as stub,
     ):
+        yield real_url, stub.url
+
+
+@pytest.mark.mlflow_server
+def test_file_artifact_root_matches_a_real_server(tmp_path: Path) -> None:
+    """Run artifact URIs and the disabled proxy's answer, side by side with `mlflow server --no-serve-artifacts`."""
+    root = (tmp_path / "art").as_uri()
+    with _file_root_servers(root) as urls:
         seen = []
-        for url in (real_url, stub.url):
+        for url in urls:
             with httpx.Client(base_url=url) as http:
                 exp_id = _experiment(http, "file-root")
                 run = http.post(f"{API}/runs/create", json={"experiment_id": exp_id}).json()["run"]["info"]
@@ -196,13 +204,9 @@ def test_file_artifact_root_matches_a_real_server(tmp_path: Path) -> None:
 def test_local_model_version_sources_match_a_real_server(tmp_path: Path) -> None:
     """A local model-version source is accepted only inside the artifact folder of the run it names."""
     root = (tmp_path / "art").as_uri()
-    args = ("--no-serve-artifacts", "--default-artifact-root", root)
-    with (
-        real_mlflow_server(args) as real_url,
-        StubServer(port=0, default_artifact_root=root, serve_artifacts=False) as stub,
-    ):
+    with _file_root_servers(root) as urls:
         seen = []
-        for url in (real_url, stub.url):
+        for url in urls:
             with httpx.Client(base_url=url) as http:
                 exp_id = _experiment(http, "local-sources")
                 run = http.post(f"{API}/runs/create", json={"experiment_id": exp_id}).json()["run"]["info"]

@@ -241,17 +241,9 @@ def _page_op(
     order_by: list[str],
     page_token: str | None,
 ) -> Op[_Page]:
-    from ._generated import models as m
-    from ._store_ops import _view
+    from ._store_ops import search_runs_request
 
-    request = m.SearchRuns(
-        experiment_ids=experiment_ids,
-        filter=filter_string or None,
-        run_view_type=_view(run_view_type),
-        max_results=max_results,
-        order_by=order_by,
-        page_token=page_token or None,
-    )
+    request = search_runs_request(experiment_ids, filter_string, run_view_type, max_results, order_by, page_token)
     return (yield from rpc("searchRuns", request, _Page))
 
 

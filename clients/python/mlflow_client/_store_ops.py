@@ -331,6 +331,25 @@ def restore_run(run_id: str) -> Op[None]:
     yield from rpc("restoreRun", m.RestoreRun(run_id=run_id), m.RestoreRunResponse)
 
 
+def search_runs_request(
+    experiment_ids: Sequence[str],
+    filter_string: str | None,
+    run_view_type: int | str | None,
+    max_results: int,
+    order_by: Sequence[str] | None,
+    page_token: str | None,
+) -> m.SearchRuns:
+    """The search-runs request, as both the entity search and the DataFrame search (``_runs_frame``) send it."""
+    return m.SearchRuns(
+        experiment_ids=[str(e) for e in experiment_ids],
+        filter=filter_string or None,
+        run_view_type=_view(run_view_type),
+        max_results=max_results,
+        order_by=list(order_by or []),
+        page_token=page_token or None,
+    )
+
+
 def search_runs(
     experiment_ids: Sequence[str],
     filter_string: str | None,
@@ -339,14 +358,7 @@ def search_runs(
     order_by: Sequence[str] | None,
     page_token: str | None,
 ) -> Op[PagedList[Run]]:
-    request = m.SearchRuns(
-        experiment_ids=[str(e) for e in experiment_ids],
-        filter=filter_string or None,
-        run_view_type=_view(run_view_type),
-        max_results=max_results,
-        order_by=list(order_by or []),
-        page_token=page_token or None,
-    )
+    request = search_runs_request(experiment_ids, filter_string, run_view_type, max_results, order_by, page_token)
     response = yield from rpc("searchRuns", request, m.SearchRunsResponse)
     return PagedList([Run._from_wire(r) for r in response.runs], response.next_page_token or None)
 
