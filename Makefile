@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 
 .PHONY: demo test check generate bench bindings test-bindings conformance compat bootstrap lint typecheck clean ui-screenshot
 
-$(STAMP): pyproject.toml constraints.txt scripts/bootstrap.sh
+$(STAMP): pyproject.toml constraints.txt scripts/bootstrap.sh tools/azurite/package-lock.json
 	PYTHON=$(PYTHON) VENV=$(VENV) scripts/bootstrap.sh
 
 bootstrap: $(STAMP)
@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.artifacts --big-mb 1024
 	$(BIN)/python -m bench.async_logging
 	$(BIN)/python -m bench.sync
+	$(BIN)/python -m bench.stores --big-mb 200
 
 ## conformance: check the server at URL= (default: the bundled stub) against the contract; writes conformance-report.md
 conformance: $(STAMP)

@@ -38,6 +38,8 @@ command -v protoc >/dev/null || missing+=(protobuf-compiler)
 command -v R >/dev/null || missing+=(r-base-core)
 # The browser of the UI tests (tests/ui, playwright driving Debian's chromium: playwright cannot download one here).
 command -v chromium >/dev/null || missing+=(chromium)
+# The SFTP artifact store's tests run Debian's sshd as their own server (own config, keys and port).
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 if command -v Rscript >/dev/null; then
   Rscript -e 'quit(status = !requireNamespace("httr", quietly = TRUE))' >/dev/null 2>&1 || missing+=(r-cran-httr)
   Rscript -e 'quit(status = !requireNamespace("jsonlite", quietly = TRUE))' >/dev/null 2>&1 || missing+=(r-cran-jsonlite)
@@ -45,4 +47,9 @@ else
   missing+=(r-cran-httr r-cran-jsonlite)
 fi
 if [ ${#missing[@]} -gt 0 ]; then apt_install --no-install-recommends "${missing[@]}"; fi
+# Azurite (the Azure Storage emulator) for the Azure Blob store's tests, at the versions tools/azurite's lock pins.
+if [ ! -x tools/azurite/node_modules/.bin/azurite-blob ]; then
+  command -v npm >/dev/null || apt_install --no-install-recommends nodejs npm
+  (cd tools/azurite && npm ci --no-audit --no-fund --loglevel=error)
+fi
 touch "$VENV/.bootstrapped"

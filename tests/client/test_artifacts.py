@@ -68,11 +68,47 @@ def test_get_repository_picks_by_scheme(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "uri", ["gs://b/x", "wasbs://c@a.blob.core.windows.net/x", "sftp://h/x", "ftp://h/x", "hdfs://h/x"]
+    ("uri", "needle"),
+    [
+        ("hdfs://me:hunter2@namenode:8020/x", "HDFS is not supported"),
+        ("viewfs://me:hunter2@cluster/x", "HDFS (viewfs) is not supported"),
+        ("dbfs://me:hunter2@databricks/x", "DBFS is not supported"),
+        ("uc://me:hunter2@catalog/x", "Unity Catalog volumes are not supported"),
+    ],
 )
-def test_unsupported_schemes_name_the_scheme(uri: str) -> None:
-    with pytest.raises(MlflowException, match=uri.split(":", maxsplit=1)[0]):
+def test_unsupported_stores_say_so_and_the_way_round(uri: str, needle: str) -> None:
+    with pytest.raises(MlflowException) as info:
         get_repository(uri)
+    message = info.value.message
+    assert needle in message and "--serve-artifacts" in message and "mlflow-artifacts:" in message
+    assert "hunter2" not in message and "me:***@" in message
+    assert info.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_unknown_scheme_hides_the_password() -> None:
+    with pytest.raises(MlflowException, match=r"Unknown artifact store scheme 'gopher'") as info:
+        get_repository("gopher://me:hunter2@h/x")
+    assert "hunter2" not in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("ftp://me:hunter2@h:21/a", "ftp://me:***@h:21/a"),
+        ("sftp://me@h/a", "sftp://me@h/a"),
+        (
+            "https://a.blob.core.windows.net/c/x?sv=2024&sig=abc%2Fdef&comp=list",
+            "https://a.blob.core.windows.net/c/x?sv=***&sig=***&comp=list",
+        ),
+        ("s3://bucket/key", "s3://bucket/key"),
+        ("/plain/path", "/plain/path"),
+        ("ftp://me:p@ss:w@rd@h/a", "ftp://me:***@h/a"),
+    ],
+)
+def test_redact_uri(uri: str, shown: str) -> None:
+    from mlflow_client.artifacts._common import redact_uri
+
+    assert redact_uri(uri) == shown
 
 
 # -- round trips ---------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 ``get_repository(artifact_uri, transport=...)`` picks the implementation: ``file:`` and plain paths copy
 to and from a local (or NFS) folder; ``mlflow-artifacts:`` and ``http(s)://`` go through the tracking
 server's artifact proxy with the same transport as tracking calls; ``s3://`` goes straight to the bucket
-with boto3 (the ``s3`` extra). Other stores (``gs``, ``wasbs``, ...) are not supported yet and fail with
-an error naming the scheme.
+with boto3 (the ``s3`` extra); ``wasbs://`` (Azure Blob), ``gs://``, ``sftp://`` and ``ftp://`` go straight
+to their stores too (see ``STORES``). HDFS, DBFS and Unity Catalog fail with an error saying so and how to get
+round it (``UNSUPPORTED_SCHEMES``).
 
 Every repository streams (no file is held whole in memory), moves the files of a folder on a bounded
 thread pool, refuses any remote path that would land outside the download folder, and writes each
@@ -31,6 +32,7 @@ from ._common import (
     check_relative,
     join_remote,
     local_target,
+    redact_uri,
     run_all,
     write_atomically,
 )
@@ -41,9 +43,32 @@ if TYPE_CHECKING:
 
 __all__ = ["ArtifactRepository", "download_artifacts", "get_repository"]
 
-#: Schemes of stores MLflow supports that mlflow-client does not (yet).
-UNSUPPORTED_SCHEMES = frozenset(
-    {"gs", "wasbs", "wasb", "abfss", "sftp", "ftp", "hdfs", "viewfs", "dbfs", "runs", "models", "uc"}
+#: Scheme -> (module under mlflow_client.artifacts, class): imported only when a URI of that scheme is used.
+STORES: dict[str, tuple[str, str]] = {
+    "": ("_local", "LocalArtifactRepository"),
+    "file": ("_local", "LocalArtifactRepository"),
+    "mlflow-artifacts": ("_proxy", "ProxyArtifactRepository"),
+    "http": ("_proxy", "ProxyArtifactRepository"),
+    "https": ("_proxy", "ProxyArtifactRepository"),
+    "s3": ("_s3", "S3ArtifactRepository"),
+    "s3a": ("_s3", "S3ArtifactRepository"),
+    "wasbs": ("_azure", "AzureBlobArtifactRepository"),
+    "wasb": ("_azure", "AzureBlobArtifactRepository"),
+    "abfss": ("_azure", "AzureBlobArtifactRepository"),
+    "gs": ("_gcs", "GCSArtifactRepository"),
+    "sftp": ("_sftp", "SFTPArtifactRepository"),
+    "ftp": ("_ftp", "FTPArtifactRepository"),
+}
+#: Stores of MLflow's guide that the client cannot reach itself: why, and the way round.
+UNSUPPORTED_SCHEMES: dict[str, str] = {
+    "hdfs": "HDFS is not supported by mlflow-client: there is no HDFS here to test a client against",
+    "viewfs": "HDFS (viewfs) is not supported by mlflow-client: there is no HDFS here to test a client against",
+    "dbfs": "Databricks' DBFS is not supported by mlflow-client",
+    "uc": "Databricks' Unity Catalog volumes are not supported by mlflow-client",
+}
+_WAY_ROUND = (
+    "log artifacts through a tracking server that serves them (`mlflow server --serve-artifacts "
+    "--artifacts-destination <this URI>`, giving mlflow-artifacts: URIs), whose own MLflow reaches this store"
 )
 _WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/]")
 
@@ -57,6 +82,8 @@ class ArtifactRepository(abc.ABC):
 
     def __init__(self, artifact_uri: str, *, max_workers: int = DEFAULT_MAX_WORKERS) -> None:
         self.artifact_uri = artifact_uri
+        #: The URI as messages, logs and repr show it: without a password, key or token.
+        self.display_uri = redact_uri(artifact_uri)
         self.max_workers = max_workers
 
     # -- to implement ---------------------------------------------------------------------------
@@ -82,8 +109,8 @@ class ArtifactRepository(abc.ABC):
         """Upload one local file into the folder ``artifact_path`` (the root when ``None``)."""
         local = os.fspath(local_file)
         if not os.path.isfile(local):
-            raise MlflowException(f"{local} is not a file; cannot log it to {self.artifact_uri}")
-        remote = check_relative(artifact_path or "", self.artifact_uri) or None
+            raise MlflowException(f"{local} is not a file; cannot log it to {self.display_uri}")
+        remote = check_relative(artifact_path or "", self.display_uri) or None
         progress = Progress(f"Uploading {os.path.basename(local)}", os.path.getsize(local))
         try:
             self._log_file(local, remote, progress)
@@ -94,8 +121,8 @@ class ArtifactRepository(abc.ABC):
         """Upload the files under ``local_dir``, keeping their relative paths, under ``artifact_path``."""
         local = os.fspath(local_dir)
         if not os.path.isdir(local):
-            raise MlflowException(f"{local} is not a directory; cannot log it to {self.artifact_uri}")
-        remote_root = check_relative(artifact_path or "", self.artifact_uri)
+            raise MlflowException(f"{local} is not a directory; cannot log it to {self.display_uri}")
+        remote_root = check_relative(artifact_path or "", self.display_uri)
         jobs: list[tuple[str, str | None]] = []
         for folder, _dirs, names in os.walk(local):
             rel = os.path.relpath(folder, local)
@@ -110,7 +137,7 @@ class ArtifactRepository(abc.ABC):
 
     def list_files(self, path: str | None = None) -> list[tuple[str, int | None]]:
         """Every file under ``path`` (the root when ``None``), recursively: (relative path, size)."""
-        files, _ = self._walk(check_relative(path or "", self.artifact_uri))
+        files, _ = self._walk(check_relative(path or "", self.display_uri))
         return sorted(files or [])
 
     def download_artifacts(self, artifact_path: str, dst_path: str | os.PathLike[str] | None = None) -> str:
@@ -122,7 +149,7 @@ class ArtifactRepository(abc.ABC):
         dst = tempfile.mkdtemp(prefix="mlflow-artifacts-") if dst_path is None else os.fspath(dst_path)
         if not os.path.isdir(dst):
             raise MlflowException(f"The destination {dst} of an artifact download is not an existing directory")
-        store = self.artifact_uri
+        store = self.display_uri
         rel = check_relative(artifact_path or "", store)
         files, dirs = self._walk(rel)
         if files is None:  # a file, or nothing at all: the download will tell
@@ -149,7 +176,7 @@ class ArtifactRepository(abc.ABC):
 
     def _walk(self, rel: str) -> tuple[list[tuple[str, int | None]] | None, list[str]]:
         """Files (path, size) and folders under ``rel``; ``(None, [])`` if ``rel`` is not a listable folder."""
-        store = self.artifact_uri
+        store = self.display_uri
         entries = self._list_or_explain(rel)
         if rel and not entries:
             return None, []
@@ -178,7 +205,7 @@ class ArtifactRepository(abc.ABC):
             return self.list_artifacts(rel or None)
         except MlflowException as err:
             raise type(err)(
-                f"Failed to list artifacts at {rel or '/'} in {self.artifact_uri}: {err.message}",
+                f"Failed to list artifacts at {rel or '/'} in {self.display_uri}: {err.message}",
                 error_code=err.error_code,
                 http_status=err.http_status,
             ) from err
@@ -190,10 +217,10 @@ class ArtifactRepository(abc.ABC):
                     out.write(block)
                     progress.add(len(block))
 
-        write_atomically(target, fill, f"Failed to download artifact {remote_path} from {self.artifact_uri}")
+        write_atomically(target, fill, f"Failed to download artifact {remote_path} from {self.display_uri}")
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.artifact_uri!r})"
+        return f"{type(self).__name__}({self.display_uri!r})"
 
 
 def _total_size(jobs: list[tuple[str, str | None]]) -> int:
@@ -221,27 +248,29 @@ def get_repository(
     ``max_workers``, and for the proxy ``multipart_threshold`` and ``part_size``).
     """
     scheme = uri_scheme(artifact_uri)
-    if scheme in ("", "file"):
-        from ._local import LocalArtifactRepository
+    store = STORES.get(scheme)
+    if store is not None:
+        import importlib
 
-        return LocalArtifactRepository(artifact_uri, **options)
-    if scheme in ("mlflow-artifacts", "http", "https"):
-        from ._proxy import ProxyArtifactRepository
-
-        return ProxyArtifactRepository(artifact_uri, transport=transport, settings=settings, **options)
-    if scheme in ("s3", "s3a"):
-        from ._s3 import S3ArtifactRepository
-
-        return S3ArtifactRepository(artifact_uri, settings=settings, **options)
+        module, name = store
+        cls = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        if module == "_proxy":
+            return cls(artifact_uri, transport=transport, settings=settings, **options)  # type: ignore[no-any-return]
+        if module == "_local":
+            return cls(artifact_uri, **options)  # type: ignore[no-any-return]
+        return cls(artifact_uri, settings=settings, **options)  # type: ignore[no-any-return]
+    shown = redact_uri(artifact_uri)
     if scheme in UNSUPPORTED_SCHEMES:
         raise MlflowException(
-            f"Artifact store scheme {scheme!r} ({artifact_uri}) is not supported by mlflow-client yet; "
-            "log artifacts through a tracking server started with --serve-artifacts (mlflow-artifacts:) instead",
+            f"{UNSUPPORTED_SCHEMES[scheme]} ({shown}); {_WAY_ROUND}", error_code="INVALID_PARAMETER_VALUE"
+        )
+    if scheme in ("runs", "models"):
+        raise MlflowException(
+            f"{shown} is a {scheme}:/ URI, not a store's: resolve it first (mlflow_client.artifacts.download_artifacts "
+            "does)",
             error_code="INVALID_PARAMETER_VALUE",
         )
-    raise MlflowException(
-        f"Unknown artifact store scheme {scheme!r} in {artifact_uri}", error_code="INVALID_PARAMETER_VALUE"
-    )
+    raise MlflowException(f"Unknown artifact store scheme {scheme!r} in {shown}", error_code="INVALID_PARAMETER_VALUE")
 
 
 def download_artifacts(

@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import BinaryIO, TypeVar
+from urllib.parse import urlsplit
 
-from ..exceptions import MlflowException
+from ..exceptions import REDACTED, MlflowException
 
 #: Bytes read or written at a time; files are never held whole in memory.
 CHUNK_SIZE = 1024 * 1024
@@ -36,6 +37,38 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 
 _temp_names = itertools.count()  # with the pid, unique in this process; O_EXCL guards against others
 T = TypeVar("T")
+
+
+#: Query parameters that carry a secret (SAS signatures, tokens, keys): their values never appear in messages.
+_SECRET_QUERY = re.compile(r"(?i)^(sig|signature|token|.*key|.*secret|.*password|credential|x-amz-.*|se|sp|sv)$")
+
+
+def redact_uri(uri: str) -> str:
+    """``uri`` as it may be shown: a password in the user part and secret query values become ``***``.
+
+    ``ftp://me:pw@host/p`` -> ``ftp://me:***@host/p``; ``https://a/b?sig=XYZ&x=1`` -> ``...?sig=***&x=1``.
+    Something that does not parse as a URI is returned unchanged (it holds no user part to hide).
+    """
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return uri
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        if ":" in userinfo:
+            userinfo = userinfo.split(":", 1)[0] + ":" + REDACTED
+        netloc = f"{userinfo}@{host}"
+    query = parts.query
+    if query:
+        pairs = []
+        for pair in query.split("&"):
+            name, eq, value = pair.partition("=")
+            pairs.append(f"{name}={REDACTED}" if eq and value and _SECRET_QUERY.match(name) else pair)
+        query = "&".join(pairs)
+    if netloc == parts.netloc and query == parts.query:
+        return uri
+    return parts._replace(netloc=netloc, query=query).geturl()
 
 
 def unsafe_path_problem(path: str) -> str | None:

@@ -42,7 +42,7 @@ class LocalArtifactRepository(ArtifactRepository):
         self.root = local_root(artifact_uri)
 
     def _local(self, rel: str | None) -> str:
-        return local_target(self.root, check_relative(rel or "", self.artifact_uri), self.artifact_uri)
+        return local_target(self.root, check_relative(rel or "", self.display_uri), self.display_uri)
 
     def _log_file(self, local_file: str, artifact_path: str | None, progress: Progress) -> None:
         target = os.path.join(self._local(artifact_path), os.path.basename(local_file))
@@ -50,7 +50,7 @@ class LocalArtifactRepository(ArtifactRepository):
         write_atomically(
             target,
             functools.partial(_copy, local_file, progress=progress),
-            f"Failed to log artifact {local_file} to {self.artifact_uri}",
+            f"Failed to log artifact {local_file} to {self.display_uri}",
         )
         shutil.copymode(local_file, target)
 
@@ -63,7 +63,7 @@ class LocalArtifactRepository(ArtifactRepository):
         os.makedirs(base, exist_ok=True)
 
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
-        rel = check_relative(path or "", self.artifact_uri)
+        rel = check_relative(path or "", self.display_uri)
         folder = self._local(rel)
         if not os.path.isdir(folder):
             return []
@@ -86,14 +86,14 @@ class LocalArtifactRepository(ArtifactRepository):
         write_atomically(
             target,
             functools.partial(_copy, source, progress=progress),
-            f"Failed to download artifact {remote_path} from {self.artifact_uri}",
+            f"Failed to download artifact {remote_path} from {self.display_uri}",
         )
 
     def _existing(self, remote_path: str) -> str:
         source = self._local(remote_path)
         if not os.path.isfile(source):
             raise MlflowException(
-                f"Artifact {remote_path} does not exist in {self.artifact_uri}", error_code="RESOURCE_DOES_NOT_EXIST"
+                f"Artifact {remote_path} does not exist in {self.display_uri}", error_code="RESOURCE_DOES_NOT_EXIST"
             )
         return source
 

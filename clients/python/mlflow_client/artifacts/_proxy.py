@@ -143,11 +143,11 @@ class ProxyArtifactRepository(ArtifactRepository):
             self._put(local_file, join_remote(remote_dir, name), size, progress, data)
         except OSError as err:
             raise MlflowException(
-                f"Failed to log artifact {local_file} to {self.artifact_uri}: {err}", error_code="INTERNAL_ERROR"
+                f"Failed to log artifact {local_file} to {self.display_uri}: {err}", error_code="INTERNAL_ERROR"
             ) from err
         except MlflowException as err:
             raise type(err)(
-                f"Failed to log artifact {local_file} to {self.artifact_uri}: {err.message}",
+                f"Failed to log artifact {local_file} to {self.display_uri}: {err.message}",
                 error_code=err.error_code,
                 http_status=err.http_status,
             ) from err
@@ -192,7 +192,7 @@ class ProxyArtifactRepository(ArtifactRepository):
             # 501 NOT_IMPLEMENTED: the server's store has no multipart; ENDPOINT_NOT_FOUND: a server
             # older than the multipart RPCs. Either way one streamed PUT does the job.
             if err.error_code in ("NOT_IMPLEMENTED", "ENDPOINT_NOT_FOUND") or err.http_status == 501:
-                logger.debug("multipart upload not offered by %s (%s); sending one PUT", self.artifact_uri, err)
+                logger.debug("multipart upload not offered by %s (%s); sending one PUT", self.display_uri, err)
                 return False
             raise
         created = decode(data, m.ArtifactsCreateMultipartUploadResponse)

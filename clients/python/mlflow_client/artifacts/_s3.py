@@ -179,7 +179,7 @@ class S3ArtifactRepository(ArtifactRepository):
         error = response.get("Error", {}) if isinstance(response, dict) else {}
         s3_code = str(error.get("Code", ""))
         detail = f"{s3_code}: {error.get('Message', '')}".strip(": ") if s3_code else str(err)
-        message = f"{doing} {self._where(key)} (artifact store {self.artifact_uri}): {detail}"
+        message = f"{doing} {self._where(key)} (artifact store {self.display_uri}): {detail}"
         if _is_connection_error(err):
             return MlflowConnectionError(message)
         return MlflowException(message, error_code=_ERROR_CODES.get(s3_code, "INTERNAL_ERROR"))
@@ -214,7 +214,7 @@ class S3ArtifactRepository(ArtifactRepository):
         return extra
 
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
-        rel = check_relative(path or "", self.artifact_uri)
+        rel = check_relative(path or "", self.display_uri)
         listed = self._key(rel)
         prefix = f"{listed}/" if listed else ""
         root_prefix = f"{self.root}/" if self.root else ""
@@ -248,7 +248,7 @@ class S3ArtifactRepository(ArtifactRepository):
         if not key.startswith(prefix) or key == prefix:
             raise MlflowException(
                 f"Refusing object {self._where(key)} listed under {self._where(prefix)}: it is not inside the "
-                f"listed prefix (artifact store {self.artifact_uri})",
+                f"listed prefix (artifact store {self.display_uri})",
                 error_code="INVALID_PARAMETER_VALUE",
             )
         return key[len(root_prefix) :]
@@ -264,7 +264,7 @@ class S3ArtifactRepository(ArtifactRepository):
             except Exception as err:
                 raise self._fail("Failed to download", key, err) from err
 
-        write_atomically(target, fill, f"Failed to download artifact {remote_path} from {self.artifact_uri}")
+        write_atomically(target, fill, f"Failed to download artifact {remote_path} from {self.display_uri}")
 
     @contextlib.contextmanager
     def _open_remote(self, remote_path: str) -> Iterator[Iterator[bytes]]:
