@@ -202,6 +202,50 @@ ENV_VARS: tuple[EnvVar, ...] = (
         None,
         "AWS region of s3:// artifact buckets. Credentials come from boto3's own chain (AWS_ACCESS_KEY_ID, ...).",
     ),
+    EnvVar(
+        "AZURE_STORAGE_CONNECTION_STRING",
+        "azure_storage_connection_string",
+        None,
+        "Connection string of wasbs:// / abfss:// artifact stores (wins over AZURE_STORAGE_ACCESS_KEY).",
+        secret=True,
+    ),
+    EnvVar(
+        "AZURE_STORAGE_ACCESS_KEY",
+        "azure_storage_access_key",
+        None,
+        "Account key of wasbs:// / abfss:// artifact stores; neither set: DefaultAzureCredential (azure-identity).",
+        secret=True,
+    ),
+    EnvVar(
+        "MLFLOW_GCS_UPLOAD_CHUNK_SIZE",
+        "gcs_upload_chunk_size",
+        None,
+        "Bytes per part of a gs:// resumable upload (unset: google-cloud-storage's choice).",
+    ),
+    EnvVar(
+        "MLFLOW_GCS_DOWNLOAD_CHUNK_SIZE",
+        "gcs_download_chunk_size",
+        None,
+        "Bytes per request of a gs:// download (unset: google-cloud-storage's choice).",
+    ),
+    EnvVar(
+        "MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT",
+        "artifact_upload_download_timeout",
+        None,
+        "Seconds before one request of a gs:// or wasbs:// transfer times out (unset: the SDK's default).",
+    ),
+    EnvVar(
+        "MLFLOW_CLIENT_SFTP_KNOWN_HOSTS",
+        "sftp_known_hosts",
+        None,
+        "known_hosts file checked for sftp:// hosts, besides ~/.ssh/known_hosts and ~/.ssh/config's.",
+    ),
+    EnvVar(
+        "MLFLOW_CLIENT_SFTP_ACCEPT_UNKNOWN_HOSTS",
+        "sftp_accept_unknown_hosts",
+        False,
+        "Accept an sftp:// host whose key is in no known_hosts file (true/false/1/0). Unsafe: off by default.",
+    ),
 )
 _BY_FIELD = {var.field: var for var in ENV_VARS}
 
@@ -290,6 +334,10 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "s3_upload_extra_args": parse_json_object,
     "s3_ignore_tls": parse_bool,
     "offline": parse_offline,
+    "gcs_upload_chunk_size": parse_int,
+    "gcs_download_chunk_size": parse_int,
+    "artifact_upload_download_timeout": parse_int,
+    "sftp_accept_unknown_hosts": parse_bool,
 }
 
 
@@ -332,6 +380,13 @@ class Settings:
     s3_ignore_tls: bool = False
     aws_ca_bundle: str | None = None
     aws_default_region: str | None = None
+    azure_storage_connection_string: str | None = None
+    azure_storage_access_key: str | None = None
+    gcs_upload_chunk_size: int | None = None
+    gcs_download_chunk_size: int | None = None
+    artifact_upload_download_timeout: int | None = None
+    sftp_known_hosts: str | None = None
+    sftp_accept_unknown_hosts: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -367,11 +422,15 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
     def __post_init__(self) -> None:
-        for name in ("insecure_tls", "allow_redirects", "s3_ignore_tls", "async_logging"):
+        for name in ("insecure_tls", "allow_redirects", "s3_ignore_tls", "async_logging", "sftp_accept_unknown_hosts"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigurationError(f"{_label(name)} must be a bool, got {getattr(self, name)!r}")
         if not isinstance(self.max_retries, int) or isinstance(self.max_retries, bool) or self.max_retries < 0:
             raise ConfigurationError(f"{_label('max_retries')} must be a whole number >= 0, got {self.max_retries!r}")
+        for name in ("gcs_upload_chunk_size", "gcs_download_chunk_size", "artifact_upload_download_timeout"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ConfigurationError(f"{_label(name)} must be a whole number >= 1, got {value!r}")
         for name in ("async_max_in_flight", "spool_max_mb"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -447,6 +506,9 @@ _STRING_FIELDS = (
     "s3_endpoint_url",
     "aws_ca_bundle",
     "aws_default_region",
+    "azure_storage_connection_string",
+    "azure_storage_access_key",
+    "sftp_known_hosts",
 )
 
 
