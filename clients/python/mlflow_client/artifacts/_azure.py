@@ -59,8 +59,11 @@ _SECRET_FIELDS = re.compile(r"(?i)(AccountKey|SharedAccessSignature|sig)=([^;&\s
 
 def import_blob() -> Any:
     """The ``azure.storage.blob`` module, or an ``ImportError`` saying which extra to install."""
+    import importlib
+
     try:
-        from azure.storage import blob
+        # By name, not ``from azure.storage import blob``: that finds an attribute even when the module is gone.
+        blob = importlib.import_module("azure.storage.blob")
     except ImportError as err:
         raise ImportError(
             f"wasbs:// and abfss:// artifact stores need azure-storage-blob, which is not installed: {INSTALL_HINT}"
@@ -237,7 +240,7 @@ class AzureBlobArtifactRepository(ArtifactRepository):
         azure_code = getattr(err, "error_code", None)
         detail = _first_line(err)
         if azure_code:
-            detail = f"{azure_code}: {detail}"
+            detail = f"{getattr(azure_code, 'value', azure_code)}: {detail}"
         if status:
             detail = f"{detail} (HTTP {status})"
         message = self._scrub(f"{doing} {self._where(key)} (artifact store {self.display_uri}): {detail}")
