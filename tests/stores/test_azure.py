@@ -133,6 +133,26 @@ def test_credentials_follow_mlflows_order(monkeypatch: pytest.MonkeyPatch) -> No
     assert "azure-identity" in info.value.message and info.value.error_code == "UNAUTHENTICATED"
 
 
+def test_proxy_variables_are_read_once_for_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests would scan the environment at every request; the repository applies it once, per endpoint."""
+    for name in ("https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/my-ca.pem")
+    settings = Settings(azure_storage_access_key="YWNjZXNza2V5")
+    repo = AzureBlobArtifactRepository("wasbs://c@acct.blob.core.windows.net/p", settings=settings)
+    repo._service()
+    assert repo._session.trust_env is False and repo._session.verify == "/etc/my-ca.pem"
+    assert repo._session.proxies.get("https") == "http://proxy.invalid:3128"
+    monkeypatch.setenv("NO_PROXY", ".blob.core.windows.net")
+    other = AzureBlobArtifactRepository("wasbs://c@acct.blob.core.windows.net/p", settings=settings)
+    other._service()
+    assert "https" not in other._session.proxies
+    repo.close()
+    other.close()
+    assert repo._session is None  # closed, and built again on next use
+
+
 def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "azure.storage.blob", None)
     repo = get_repository("wasbs://c@acct.blob.core.windows.net/x", settings=Settings())  # needs no SDK

@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 from ..entities import FileInfo
 from ..exceptions import REDACTED, MlflowConnectionError, MlflowException
 from . import ArtifactRepository
-from ._common import Progress, check_relative, join_remote, write_atomically
+from ._common import CHUNK_SIZE, Progress, check_relative, join_remote, write_atomically
 
 if TYPE_CHECKING:
     from .._settings import Settings
@@ -41,7 +41,11 @@ DEFAULT_BLOCK_SIZE = 8 * MiB
 #: Files up to this size go up in one request; bigger ones in blocks.
 DEFAULT_SINGLE_PUT_SIZE = 16 * MiB
 #: Blocks (or ranges) of one file moved at once.
-DEFAULT_MAX_CONCURRENCY = 8
+DEFAULT_MAX_CONCURRENCY = 4
+
+#: Seconds to connect, and to wait for each read of an answer (azure-storage-blob's defaults).
+CONNECTION_TIMEOUT = 20
+READ_TIMEOUT = 60
 
 INSTALL_HINT = "pip install 'mlflow-client[azure]'"
 _CREDENTIAL_HINT = (
@@ -152,6 +156,7 @@ class AzureBlobArtifactRepository(ArtifactRepository):
         self._client = blob_service_client
         self._owns_client = blob_service_client is None
         self._session: Any = None
+        self._container_client: tuple[Any, Any] | None = None
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -176,7 +181,14 @@ class AzureBlobArtifactRepository(ArtifactRepository):
             return self._client
 
     def _container(self) -> Any:
-        return self._service().get_container_client(self.container)
+        """The container's client, kept with the service client it belongs to (one per repository, not per call)."""
+        service = self._service()
+        cached = self._container_client
+        if cached is not None and cached[0] is service:
+            return cached[1]
+        client = service.get_container_client(self.container)
+        self._container_client = (service, client)
+        return client
 
     def _build_client(self) -> Any:
         blob = import_blob()
@@ -188,8 +200,17 @@ class AzureBlobArtifactRepository(ArtifactRepository):
         adapter = _adapter(pool=max(10, self.max_workers * self.max_concurrency))
         session.mount("https://", adapter)
         session.mount("http://", adapter)
+        # Our transport replaces the SDK's, so its storage defaults are given here: connect and read timeouts,
+        # and bytes per read of a response (the SDK's 256 KiB; bigger reads cost less CPU per MiB).
+        transport = RequestsTransport(
+            session=session,
+            session_owner=False,
+            connection_timeout=self.client_options.get("connection_timeout", CONNECTION_TIMEOUT),
+            read_timeout=self.client_options.get("read_timeout", READ_TIMEOUT),
+            connection_data_block_size=CHUNK_SIZE,
+        )
         kwargs: dict[str, Any] = {
-            "transport": RequestsTransport(session=session, session_owner=False),
+            "transport": transport,
             "max_block_size": self.block_size,
             "max_single_put_size": self.single_put_size,
             "max_single_get_size": self.block_size,
@@ -213,6 +234,7 @@ class AzureBlobArtifactRepository(ArtifactRepository):
                 f"Could not set up the Azure Blob client for {self.display_uri}: {self._scrub(_first_line(err))}",
                 error_code="INVALID_PARAMETER_VALUE",
             ) from None
+        _resolve_environment_once(session, client.url)
         self._session = session
         return client
 
@@ -403,3 +425,19 @@ def _adapter(pool: int) -> Any:
     return _BigBlocks(
         pool_connections=4, pool_maxsize=pool, max_retries=Retry(total=False, redirect=False, raise_on_status=False)
     )
+
+
+def _resolve_environment_once(session: Any, url: str) -> None:
+    """Read the proxy and CA bundle variables now, not at every request as requests does by default.
+
+    With ``trust_env`` requests scans the whole environment for proxies on each request (a good part of a
+    small file's CPU time); the same variables (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``,
+    ``CURL_CA_BUNDLE``) are applied once here instead.
+    """
+    import requests.utils
+
+    session.trust_env = False
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
