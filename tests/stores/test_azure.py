@@ -225,6 +225,21 @@ def test_a_root_at_the_container_and_folder_markers(container: Any, tmp_path: Pa
     assert hashes(Path(repo.download_artifacts("", tmp_path))) == {"dir/f.txt": hashlib.sha256(b"x").hexdigest()}
 
 
+def test_an_abfss_root_goes_through_the_blob_api(container: Any, tmp_path: Path) -> None:
+    """ADLS Gen2 accounts list a directory as an empty blob with metadata hdi_isfolder=true: not a file."""
+    container.upload_blob("p/dir", b"", metadata={"hdi_isfolder": "true"})
+    container.upload_blob("p/dir/f.txt", b"x")
+    repo = _repo(f"abfss://{container.container_name}@{azure_server.ACCOUNT}.dfs.core.windows.net/p")
+    assert [(f.path, f.is_dir) for f in repo.list_artifacts()] == [("dir", True)]
+    (tmp_path / "g.txt").write_text("g")
+    repo.log_artifact(tmp_path / "g.txt", "dir")
+    assert _names(container) == {"p/dir", "p/dir/f.txt", "p/dir/g.txt"}
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    got = hashes(Path(repo.download_artifacts("", dst)))
+    assert got == {"dir/f.txt": hashlib.sha256(b"x").hexdigest(), "dir/g.txt": hashlib.sha256(b"g").hexdigest()}
+
+
 def test_listing_follows_pages(container: Any, tmp_path: Path) -> None:
     for i in range(7):
         (tmp_path / f"f{i}.txt").write_text(str(i))

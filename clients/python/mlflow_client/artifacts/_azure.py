@@ -10,8 +10,11 @@ with azure-storage-file-datalake; the blob names, and so the layout, are the sam
 
 Credentials, in MLflow's order: ``AZURE_STORAGE_CONNECTION_STRING``; else ``AZURE_STORAGE_ACCESS_KEY`` with
 ``https://<account>.blob.<suffix>``; else ``DefaultAzureCredential`` when azure-identity is installed; else an
-error naming the variables. ``MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT`` (seconds) bounds each transfer's
-requests. Files above ``single_put_size`` go up as block blobs in blocks of ``block_size`` bytes, up to
+error naming the variables. ``MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT`` (seconds) goes, as in MLflow, as the
+server-side ``timeout`` of each upload and download request; connecting waits at most 20 s and each read 60 s
+(the SDK's defaults; ``client_options`` changes them). Proxy and CA variables are read once per client.
+
+Files above ``single_put_size`` go up as block blobs in blocks of ``block_size`` bytes, up to
 ``max_concurrency`` blocks of one file at once; downloads stream straight into the file, in ranges of
 ``block_size`` bytes, as many at once. Like MLflow, no content type is set (Azure's default,
 ``application/octet-stream``). azure-storage-blob is imported at the first request.
@@ -166,6 +169,7 @@ class AzureBlobArtifactRepository(ArtifactRepository):
         with self._lock:
             client, self._client = self._client, None
             session, self._session = self._session, None
+            self._container_client = None
         if client is not None:
             client.close()
         if session is not None:
@@ -378,9 +382,6 @@ class AzureBlobArtifactRepository(ArtifactRepository):
                 yield block
 
         yield chunks()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.display_uri!r})"
 
 
 def _default_credential() -> Any:
