@@ -67,7 +67,7 @@ _CONNECTION_ERRNOS = frozenset(
 def import_paramiko() -> Any:
     """The ``paramiko`` module, or an ``ImportError`` saying which extra to install."""
     try:
-        import paramiko
+        import paramiko  # type: ignore[import-untyped]
     except ImportError as err:
         raise ImportError(f"sftp:// artifact stores need paramiko, which is not installed: {INSTALL_HINT}") from err
     return paramiko
@@ -300,13 +300,20 @@ class SFTPArtifactRepository(ArtifactRepository):
                 error_code="INVALID_PARAMETER_VALUE",
             ) from err
         client.set_missing_host_key_policy(_HostKeyPolicy(self.settings.sftp_accept_unknown_hosts, self.display_uri))
+        sock = None
         try:
-            client.connect(**options)
+            sock = socket.create_connection((options["hostname"], options["port"]), timeout=options["timeout"])
+            # Without it, a small request written while a reply is still unacknowledged waits for the
+            # server's delayed ACK (40 ms on Linux): most file opens and closes would.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            client.connect(sock=sock, **options)
         except MlflowException:
             client.close()
             raise
         except Exception as err:
             client.close()
+            if sock is not None:
+                sock.close()
             raise self._fail("Failed to connect to", "", err, connecting=True) from err
         return client
 
@@ -346,6 +353,18 @@ class SFTPArtifactRepository(ArtifactRepository):
             return MlflowConnectionError(message)
         return MlflowException(message, error_code="INTERNAL_ERROR")
 
+    @contextlib.contextmanager
+    def _failing(self, doing: str, remote: str) -> Iterator[None]:
+        """Map what fails inside to an ``MlflowException`` saying ``doing`` what to which remote file."""
+        try:
+            yield
+        except ImportError:
+            raise
+        except MlflowException as err:  # connecting failed: say what it was for
+            raise type(err)(f"{doing} {self._where(remote)}: {err.message}", error_code=err.error_code) from err
+        except Exception as err:
+            raise self._fail(doing, remote, err) from err
+
     # -- remote paths ---------------------------------------------------------------------------
 
     def _remote(self, rel: str | None) -> str:
@@ -379,74 +398,56 @@ class SFTPArtifactRepository(ArtifactRepository):
             rel = os.path.relpath(folder, local_dir)
             base = join_remote(artifact_path, "" if rel == "." else rel.replace(os.sep, "/"))
             folders += [self._remote(join_remote(base, name)) for name in sorted(dirs)]
-        current = folders[0]
-        try:
-            with self._sessions.session() as sftp:
-                for current in folders:
-                    self._makedirs(sftp, current)
-        except (ImportError, MlflowException):
-            raise
-        except Exception as err:
-            raise self._fail("Failed to make the folder", current, err) from err
+        with self._failing("Failed to make the folder", folders[0]), self._sessions.session() as sftp:
+            for folder in folders:
+                self._makedirs(sftp, folder)
 
     def _log_file(self, local_file: str, artifact_path: str | None, progress: Progress) -> None:
         remote = self._remote(join_remote(artifact_path, os.path.basename(local_file)))
-        try:
-            with self._sessions.session() as sftp:
-                self._makedirs(sftp, posixpath.dirname(remote))
-                with open(local_file, "rb") as src, sftp.open(remote, "wb") as out:
-                    out.set_pipelined(True)
-                    while block := src.read(self.block_size):
-                        out.write(block)
-                        progress.add(len(block))
-        except (ImportError, MlflowException):
-            raise
-        except Exception as err:
-            raise self._fail(f"Failed to upload {local_file} to", remote, err) from err
+        with self._failing(f"Failed to upload {local_file} to", remote), self._sessions.session() as sftp:
+            self._makedirs(sftp, posixpath.dirname(remote))
+            with open(local_file, "rb") as src, sftp.open(remote, "wb") as out:
+                out.set_pipelined(True)
+                while block := src.read(self.block_size):
+                    out.write(block)
+                    progress.add(len(block))
 
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
         rel = check_relative(path or "", self.display_uri)
         remote = self._remote(rel)
         infos: list[FileInfo] = []
-        try:
-            with self._sessions.session() as sftp:
-                try:
-                    entries = sftp.listdir_attr(remote)
-                except OSError as err:
-                    if err.errno == errno.ENOENT or not _is_dir(sftp, remote):
-                        return []  # a missing folder or a file: nothing under it
-                    raise
-                for attr in entries:
-                    mode = attr.st_mode or 0
-                    if stat.S_ISLNK(mode):  # follow links, as MLflow's isdir/stat do
-                        try:
-                            attr = sftp.stat(posixpath.join(remote, attr.filename))
-                        except FileNotFoundError:
-                            continue  # a dangling link: nothing to download
-                        mode = attr.st_mode or 0
-                    # Not join_remote: a name with a slash or ".." must reach the checks as it is.
-                    child = f"{rel}/{attr.filename}" if rel else str(attr.filename)
-                    is_dir = stat.S_ISDIR(mode)
-                    infos.append(FileInfo(child, is_dir, None if is_dir else int(attr.st_size or 0)))
-        except (ImportError, MlflowException):
-            raise
-        except Exception as err:
-            raise self._fail("Failed to list", remote, err) from err
+        with self._failing("Failed to list", remote), self._sessions.session() as sftp:
+            try:
+                entries = sftp.listdir_attr(remote)
+            except OSError as err:
+                if err.errno == errno.ENOENT or not _is_dir(sftp, remote):
+                    return []  # a missing folder or a file: nothing under it
+                raise
+            for attr in entries:
+                name, found = attr.filename, attr
+                if stat.S_ISLNK(attr.st_mode or 0):  # follow links, as MLflow's isdir/stat do
+                    try:
+                        found = sftp.stat(posixpath.join(remote, name))
+                    except FileNotFoundError:
+                        continue  # a dangling link: nothing to download
+                # Not join_remote: a name with a slash or ".." must reach the checks as it is.
+                child = f"{rel}/{name}" if rel else str(name)
+                is_dir = stat.S_ISDIR(found.st_mode or 0)
+                infos.append(FileInfo(child, is_dir, None if is_dir else int(found.st_size or 0)))
         return sorted(infos, key=lambda f: f.path)
 
     def _download_one(self, remote_path: str, target: str, progress: Progress) -> None:
         remote = self._remote(remote_path)
 
         def fill(out: BinaryIO) -> None:
-            try:
-                with self._sessions.session() as sftp, sftp.open(remote, "rb") as f:
-                    for block in _chunks(f):
-                        out.write(block)
-                        progress.add(len(block))
-            except (ImportError, MlflowException):
-                raise
-            except Exception as err:
-                raise self._fail("Failed to download", remote, err) from err
+            with (
+                self._failing("Failed to download", remote),
+                self._sessions.session() as sftp,
+                sftp.open(remote, "rb") as f,
+            ):
+                for block in _chunks(f):
+                    out.write(block)
+                    progress.add(len(block))
 
         write_atomically(target, fill, f"Failed to download artifact {remote_path} from {self.display_uri}")
 
@@ -454,20 +455,14 @@ class SFTPArtifactRepository(ArtifactRepository):
     def _open_remote(self, remote_path: str) -> Iterator[Iterator[bytes]]:
         remote = self._remote(remote_path)
         with contextlib.ExitStack() as stack:
-            try:
+            with self._failing("Failed to read", remote):
                 sftp = stack.enter_context(self._sessions.session())
                 f = stack.enter_context(sftp.open(remote, "rb"))
-            except (ImportError, MlflowException):
-                raise
-            except Exception as err:
-                raise self._fail("Failed to read", remote, err) from err
             yield self._guarded(_chunks(f), remote)
 
     def _guarded(self, chunks: Iterator[bytes], remote: str) -> Iterator[bytes]:
-        try:
+        with self._failing("Failed to read", remote):
             yield from chunks
-        except Exception as err:
-            raise self._fail("Failed to read", remote, err) from err
 
 
 def _chunks(f: Any) -> Iterator[bytes]:
