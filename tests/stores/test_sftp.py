@@ -5,11 +5,14 @@ a wrong password never shown, interop with MLflow's own repository both ways, an
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import shutil
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -203,6 +206,47 @@ def test_a_big_file_moves_in_many_blocks(
     got = repo.download_artifacts("blobs/big.bin", tmp_path / "dst")
     assert prefetched == [20 * MiB]  # every read request of the file sent ahead
     assert hashlib.sha256(Path(got).read_bytes()).digest() == hashlib.sha256(big.read_bytes()).digest()
+    repo.close()
+
+
+def test_file_sizes_around_a_read_request(server: SFTPServer, root: str, tmp_path: Path) -> None:
+    """Small files are read in one request without a stat; bigger ones go on with prefetched requests."""
+    src = tmp_path / "src"
+    src.mkdir()
+    sizes = (0, 1, 32767, 32768, 32769, 65536, 100_003)
+    for size in sizes:
+        (src / f"f{size}").write_bytes(os.urandom(size))
+    repo = _repo(root)
+    repo.log_artifacts(src)
+    assert hashes(Path(repo.download_artifacts(""))) == hashes(src)
+    for size in sizes:
+        with repo._open_remote(f"f{size}") as chunks:
+            assert b"".join(chunks) == (src / f"f{size}").read_bytes()
+    repo.close()
+
+
+def test_sessions_wait_when_the_server_allows_no_more(root: str) -> None:
+    """OpenSSH allows 10 sessions per connection: past them, a borrower waits for one given back."""
+    repo = _repo(root, max_sessions=16)
+    got = threading.Event()
+    with contextlib.ExitStack() as held:
+        sessions = [held.enter_context(repo._sessions.session()) for _ in range(10)]
+        assert len({id(s) for s in sessions}) == 10
+
+        def borrow() -> None:
+            with repo._sessions.session() as sftp:
+                sftp.listdir(".")
+                got.set()
+
+        worker = threading.Thread(target=borrow)
+        worker.start()
+        deadline = time.monotonic() + 10
+        while repo._sessions._limit != 10 and time.monotonic() < deadline:  # the server refused the 11th
+            got.wait(0.01)
+        assert repo._sessions._limit == 10
+        assert not got.is_set()  # waiting for one of the ten
+    assert got.wait(10)
+    worker.join(10)
     repo.close()
 
 
