@@ -10,6 +10,7 @@ import hashlib
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -110,6 +111,15 @@ def test_settings_read_the_sftp_variables(root: str) -> None:
     with repo._sessions.session() as sftp:
         assert sftp.get_channel().gettimeout() == 7.0  # every SFTP request waits at most that long
     repo.close()
+
+
+def test_importing_the_module_imports_no_paramiko() -> None:
+    code = (
+        "import sys, mlflow_client.artifacts._sftp as m; m.SFTPArtifactRepository('sftp://h/x'); "
+        "print('paramiko' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
+    assert out.stdout.strip() == "False"
 
 
 def test_missing_paramiko_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
