@@ -177,6 +177,22 @@ def test_round_trip_nested_folders_and_empty_files(server: SFTPServer, root: str
     repo.close()
 
 
+def test_identity_files_are_read_once(root: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    loads: list[str] = []
+    real = paramiko.PKey.from_path
+
+    def from_path(path: str, *args: Any) -> Any:
+        loads.append(path)
+        return real(path, *args)
+
+    monkeypatch.setattr(paramiko.PKey, "from_path", staticmethod(from_path))
+    for _ in range(3):
+        repo = _repo(root)
+        assert repo.list_artifacts() == []
+        repo.close()
+    assert len(loads) <= 1  # read at most once (not at all if an earlier test read it)
+
+
 def test_a_root_given_with_a_relative_looking_path_is_absolute(server: SFTPServer, tmp_path: Path) -> None:
     """sftp://host/srv/x is /srv/x on the server (not relative to the login folder), as in MLflow."""
     folder = server.folder / "roots" / uuid.uuid4().hex / "deep"

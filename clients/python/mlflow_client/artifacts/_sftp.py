@@ -56,6 +56,9 @@ CONNECT_TIMEOUT = 30.0
 READ_REQUEST = 32768
 #: Ciphers preferred when the server has them: authenticated encryption, no separate MAC to compute.
 PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
+#: Private keys read from identity files: (path, mtime, size, inode) -> paramiko key.
+_KEYS: dict[tuple[str, int, int, int], Any] = {}
+_KEYS_LOCK = threading.Lock()
 _CONFIG = "~/.ssh/config"
 _KNOWN_HOSTS = ("~/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts")
 _ACCEPT_VARIABLE = "MLFLOW_CLIENT_SFTP_ACCEPT_UNKNOWN_HOSTS"
@@ -275,7 +278,7 @@ class SFTPArtifactRepository(ArtifactRepository):
             "port": port,
             "username": self.username or entry.get("user"),
             "password": self._password,
-            "key_filename": [k for k in keys if os.path.isfile(k)] or None,
+            "key_filename": None,
             "allow_agent": True,
             "look_for_keys": True,
             "timeout": self._timeout or CONNECT_TIMEOUT,
@@ -284,6 +287,14 @@ class SFTPArtifactRepository(ArtifactRepository):
         }
         if self._timeout is not None:
             options["channel_timeout"] = self._timeout
+        files = [k for k in keys if os.path.isfile(k)]
+        for i, path in enumerate(files):
+            key = _load_key(paramiko, path)
+            if key is not None:  # tried first; paramiko reads the other files itself
+                options["pkey"] = key
+                del files[i]
+                break
+        options["key_filename"] = files or None
         if "transport_factory" in inspect.signature(paramiko.SSHClient.connect).parameters:  # paramiko >= 3.2
             options["transport_factory"] = functools.partial(_transport, paramiko)
         return options, known
@@ -482,6 +493,30 @@ def _chunks(f: Any) -> Iterator[bytes]:
         f.prefetch(size)  # from the current position on
     while block := f.read(READ_REQUEST):
         yield block
+
+
+def _load_key(paramiko: Any, path: str) -> Any:
+    """The private key in ``path``, loaded once per process while the file stays the same (checking an RSA key
+    takes tens of milliseconds); ``None`` if it needs a passphrase or paramiko < 3.2 (paramiko then reads the
+    file itself)."""
+    from_path = getattr(getattr(paramiko, "PKey", None), "from_path", None)
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    tag = (path, info.st_mtime_ns, info.st_size, info.st_ino)
+    with _KEYS_LOCK:
+        key = _KEYS.get(tag)
+    if key is None:
+        if from_path is None:
+            return None
+        try:
+            key = from_path(path)
+        except Exception:  # encrypted, or a type this paramiko cannot read: let paramiko say so
+            return None
+        with _KEYS_LOCK:
+            _KEYS[tag] = key
+    return key
 
 
 def _transport(paramiko: Any, sock: Any, **kwargs: Any) -> Any:
