@@ -158,7 +158,8 @@ def running(folder: Path) -> Iterator[SFTPServer]:
             env={"HOME": str(home)},
         )
     finally:
-        # The listener and the session processes it forked (its own process group): stop them all.
+        # The listener's process group (sshd's per-connection children start their own sessions and end
+        # when their clients disconnect).
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         try:
