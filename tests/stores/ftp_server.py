@@ -20,16 +20,20 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from tests.real_server import free_port
 
 USER = "mlflow"
+#: A second user, with the same password, who may only list and read.
+READER = "reader"
 #: The variable the subprocess reads the password from (not its command line, which `ps` shows).
 PASSWORD_VARIABLE = "FTP_TEST_SERVER_PASSWORD"
 STARTUP_TIMEOUT = 30.0
@@ -51,9 +55,10 @@ class FTPServer:
     #: Both clients take host, port and credentials from the URI: nothing else is needed.
     env: dict[str, str] = field(default_factory=dict)
 
-    def uri(self, path: str, *, password: str | None = None) -> str:
+    def uri(self, path: str, *, user: str | None = None, password: str | None = None) -> str:
+        """``ftp://user:password@host:port/path``, the password percent-encoded."""
         secret = quote(self.password if password is None else password, safe="")
-        return f"ftp://{self.user}:{secret}@{self.host}:{self.port}/{path.lstrip('/')}"
+        return f"ftp://{user or self.user}:{secret}@{self.host}:{self.port}/{path.lstrip('/')}"
 
     def new_root(self) -> str:
         """A new, empty folder ``/roots/<uuid>`` (made on disk: the server serves this folder)."""
@@ -66,28 +71,66 @@ class FTPServer:
         return self.folder.joinpath(*[p for p in uri_path.split("/") if p])
 
 
+def handler_class(folder: Path, user: str, password: str, base: type[Any] | None = None, **attrs: Any) -> type[Any]:
+    """A pyftpdlib handler class (``base``, default ``FTPHandler``) serving ``folder`` to ``user`` (all rights)
+    and to ``READER`` (list and read only), both with ``password``; ``attrs`` set on the class."""
+    from pyftpdlib.authorizers import DummyAuthorizer  # type: ignore[import-untyped]
+    from pyftpdlib.handlers import FTPHandler  # type: ignore[import-untyped]
+
+    authorizer = DummyAuthorizer()
+    authorizer.add_user(user, password, str(folder), perm="elradfmwMT")
+    authorizer.add_user(READER, password, str(folder), perm="elr")
+    # Data moves in 1 MiB pieces (pyftpdlib: 64 KiB): fewer trips round its event loop, for both clients alike.
+    dtp = type("DTPHandler", (FTPHandler.dtp_handler,), {"ac_in_buffer_size": 1 << 20, "ac_out_buffer_size": 1 << 20})
+    namespace: dict[str, Any] = {
+        "authorizer": authorizer,
+        "auth_failed_timeout": 0,  # pyftpdlib waits 3 s after a wrong password; the tests make one on purpose
+        "banner": "mlflow-client test FTP server",
+        "dtp_handler": dtp,
+        **attrs,
+    }
+    return type("Handler", (base or FTPHandler,), namespace)
+
+
 def serve(folder: Path, port: int, user: str, password: str, host: str = "127.0.0.1") -> None:
     """Serve ``folder`` until terminated (the subprocess's body)."""
     import logging
 
-    from pyftpdlib.authorizers import DummyAuthorizer
-    from pyftpdlib.handlers import FTPHandler
-    from pyftpdlib.servers import ThreadedFTPServer
+    from pyftpdlib.servers import ThreadedFTPServer  # type: ignore[import-untyped]
 
     logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
-    authorizer = DummyAuthorizer()
-    authorizer.add_user(user, password, str(folder), perm="elradfmwMT")
-
-    class Handler(FTPHandler):
-        pass
-
-    Handler.authorizer = authorizer
-    Handler.auth_failed_timeout = 0  # pyftpdlib waits 3 s after a wrong password; the tests make one on purpose
-    Handler.banner = "mlflow-client test FTP server"
-    Handler.dtp_handler.ac_in_buffer_size = 1024 * 1024  # uploads read in 1 MiB, not 64 KiB, pieces
-    server = ThreadedFTPServer((host, port), Handler)
+    server = ThreadedFTPServer((host, port), handler_class(folder, user, password))
     server.max_cons = 1024
     server.serve_forever(handle_exit=True)
+
+
+@contextlib.contextmanager
+def in_thread(folder: Path, base: type[Any] | None = None, **attrs: Any) -> Iterator[FTPServer]:
+    """A server with a custom handler (``base``, ``attrs``: a misbehaving one, a short idle timeout) in a
+    thread of this process, for tests that need one; stopped afterwards."""
+    import logging
+
+    from pyftpdlib.servers import FTPServer as PyFTPServer
+
+    logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
+    folder.mkdir(parents=True, exist_ok=True)
+    password = make_password()
+    server = PyFTPServer(("127.0.0.1", 0), handler_class(folder, USER, password, base, **attrs))
+    host, port = server.address[:2]
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            server.serve_forever(timeout=0.05, blocking=False)
+        server.close_all()
+
+    thread = threading.Thread(target=loop, name="ftp-test-server", daemon=True)
+    thread.start()
+    try:
+        yield FTPServer(host, port, folder, USER, password)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
 
 
 def _wait_ready(host: str, port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
