@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -265,19 +266,26 @@ def test_a_connection_the_server_closed_is_replaced(tmp_path: Path) -> None:
 
 def test_concurrent_uploads_make_the_same_folders(server: FTPServer, root: str, tmp_path: Path) -> None:
     """Several repositories (no shared cache of made folders) log into the same new nested folders at once."""
-    for i in range(16):
+    threads, rounds = 12, 4
+    for i in range(threads):
         (tmp_path / f"f{i}.txt").write_text(str(i))
+    repos = [_repo(root) for _ in range(threads)]
+    for repo in repos:
+        repo.list_artifacts()  # connected and logged in: the uploads below start together
+    start = threading.Barrier(threads)
 
-    def upload(i: int) -> None:
-        repo = _repo(root)
-        try:
-            repo.log_artifact(tmp_path / f"f{i}.txt", "x/y/z")
-        finally:
-            repo.close()
+    def upload(i: int, folder: str) -> None:
+        start.wait(timeout=30)
+        repos[i].log_artifact(tmp_path / f"f{i}.txt", folder)
 
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(upload, range(16)))
-    assert _files_under(_on_disk(server, root)) == {f"x/y/z/f{i}.txt" for i in range(16)}
+    with ThreadPoolExecutor(threads) as pool:
+        for r in range(rounds):
+            list(pool.map(upload, range(threads), [f"r{r}/x/y/z"] * threads))
+    for repo in repos:
+        repo.close()
+    assert _files_under(_on_disk(server, root)) == {
+        f"r{r}/x/y/z/f{i}.txt" for r in range(rounds) for i in range(threads)
+    }
 
 
 class _LyingHandler(FTPHandler):  # type: ignore[misc]

@@ -223,7 +223,11 @@ class FTPArtifactRepository(ArtifactRepository):
         return f"{self.path.rstrip('/')}/{rel}"
 
     def _ensure_folder(self, ftp: ftplib.FTP, folder: str) -> None:
-        """``mkdir -p folder``: safe when another thread (or client) makes the same folders at once."""
+        """``mkdir -p folder``: safe when another thread (or client) makes the same folders at once.
+
+        A 550 to MKD means "exists" or "no parent"; whichever it was, once the parent surely exists a second
+        MKD either makes the folder or fails because someone else just made it, which CWD then confirms.
+        """
         if folder in ("", "/") or folder in self._folders:
             return
         ftplib_ = _ftplib()
@@ -232,16 +236,13 @@ class FTPArtifactRepository(ArtifactRepository):
         except ftplib_.error_perm as err:
             if not str(err).startswith("550"):
                 raise
-            parent = posixpath.dirname(folder)
-            if parent not in ("", "/") and parent not in self._folders and not _is_folder(ftp, parent):
-                self._ensure_folder(ftp, parent)
+            if not _is_folder(ftp, folder):
+                self._ensure_folder(ftp, posixpath.dirname(folder))
                 try:
                     ftp.mkd(folder)
                 except ftplib_.error_perm:
-                    if not _is_folder(ftp, folder):  # made meanwhile by another thread: fine
+                    if not _is_folder(ftp, folder):  # a file is in the way, or no right to make it
                         raise
-            elif not _is_folder(ftp, folder):  # a 550 because it exists is fine; a file there is not
-                raise
         with self._lock:
             self._folders.add(folder)
 
@@ -518,8 +519,9 @@ def _close_quietly(ftp: ftplib.FTP) -> None:
 
 
 def _is_clean_refusal(err: BaseException) -> bool:
-    """A 4xx/5xx reply to a command (the connection is still in step), not a 421 closing it."""
-    if isinstance(err, _Unlistable):
+    """A 4xx/5xx reply to a command (the connection is still in step), not a 421 closing it; or a listing
+    that arrived whole and was refused here."""
+    if isinstance(err, (_Unlistable, MlflowException)):
         return True
     ftplib_ = _ftplib()
     return isinstance(err, (ftplib_.error_perm, ftplib_.error_temp)) and not str(err).startswith("421")
