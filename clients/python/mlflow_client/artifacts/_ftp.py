@@ -118,6 +118,7 @@ class FTPArtifactRepository(ArtifactRepository):
         self._idle: list[ftplib.FTP] = []
         self._generation = 0  # bumped by close(): connections lent out before it are not taken back
         self._folders: set[str] = set()  # remote folders known to exist (made or seen)
+        self._buffers = threading.local()
 
     # -- connections ----------------------------------------------------------------------------
 
@@ -369,8 +370,7 @@ class FTPArtifactRepository(ArtifactRepository):
 
         def fill(out: BinaryIO) -> None:
             def download(ftp: ftplib.FTP) -> None:
-                buffer = bytearray(self.chunk_size)
-                view = memoryview(buffer)
+                buffer, view = self._buffer()
                 with ftp.transfercmd(f"RETR {remote}") as conn:
                     while n := conn.recv_into(buffer):
                         out.write(view[:n])
@@ -380,6 +380,14 @@ class FTPArtifactRepository(ArtifactRepository):
             self._run("Failed to download", remote, download)
 
         write_atomically(target, fill, failure)
+
+    def _buffer(self) -> tuple[bytearray, memoryview]:
+        """This thread's receive buffer: made once, not per file (a zeroed MiB costs more than a small file)."""
+        held: tuple[bytearray, memoryview] | None = getattr(self._buffers, "held", None)
+        if held is None or len(held[0]) != self.chunk_size:
+            buffer = bytearray(self.chunk_size)
+            held = self._buffers.held = (buffer, memoryview(buffer))
+        return held
 
     @contextlib.contextmanager
     def _open_remote(self, remote_path: str) -> Iterator[Iterator[bytes]]:
