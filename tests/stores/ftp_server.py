@@ -3,9 +3,10 @@ folder, one user with a password (and every permission), started in a subprocess
 
 Why a subprocess and why threaded: the bench runs both clients (ours and MLflow's) in its own process; a
 server in that process would share its GIL with them and slow whichever client keeps more connections busy.
-pyftpdlib's default ``FTPServer`` is one thread for every connection, so one client's file I/O on the server
-side waits behind another connection's; ``ThreadedFTPServer`` gives each connection its own thread, as real
-FTP servers (vsftpd, proftpd: a process per connection) do, so parallel transfers are served in parallel.
+pyftpdlib's default ``FTPServer`` serves every connection from one thread, so one connection's file I/O on
+the server waits behind another's; ``ThreadedFTPServer`` gives each connection its own thread, as real FTP
+servers (vsftpd, proftpd: a process per connection) do, so parallel transfers are served in parallel. On
+this machine it was faster for both clients (1000 x 10 KB up: ours 0.8 s vs 1.4 s, MLflow's 2.4 s vs 4.3 s).
 
 ``python -m tests.stores.ftp_server`` runs a server in the foreground (``--folder``, ``--port``) and prints
 the root URI; the tests and ``bench/stores.py`` use ``running(folder)``.
