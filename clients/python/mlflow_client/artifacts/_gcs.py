@@ -56,7 +56,7 @@ _DEFAULT: Any = object()  # "not given": the SDK's own retry policy
 def import_storage() -> Any:
     """The ``google.cloud.storage`` module, or an ``ImportError`` saying which extra to install."""
     try:
-        from google.cloud import storage
+        import google.cloud.storage as storage
     except ImportError as err:
         raise ImportError(
             f"gs:// artifact stores need google-cloud-storage, which is not installed: {INSTALL_HINT}"
