@@ -88,7 +88,9 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None
     with httpx.Client(timeout=2.0) as client:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"gcp-storage-emulator exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
+                raise RuntimeError(
+                    f"gcp-storage-emulator exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}"
+                )
             try:
                 if client.get(f"{url}/").status_code == 200:
                     return

@@ -17,11 +17,11 @@ import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import google.auth.transport.requests
 import pytest
-from google.cloud import storage
+from google.cloud import storage  # type: ignore[import-untyped]
 from mlflow_client import MlflowClient
 from mlflow_client._settings import Settings
 from mlflow_client.artifacts import get_repository
@@ -95,7 +95,7 @@ def requests_seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict[
 
     def spy(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         seen.append((method, url, {k.lower(): v for k, v in (kwargs.get("headers") or {}).items()}))
-        return real(self, method, url, *args, **kwargs)
+        return real(self, method, url, *args, **kwargs)  # type: ignore[no-untyped-call]
 
     monkeypatch.setattr(google.auth.transport.requests.AuthorizedSession, "request", spy)
     return seen
@@ -105,7 +105,11 @@ def requests_seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict[
 
 
 def test_get_repository_picks_gcs() -> None:
-    for uri, bucket, prefix in (("gs://my-bucket/a/b/", "my-bucket", "a/b"), ("gs://bkt", "bkt", ""), ("GS://b/x", "b", "x")):
+    for uri, bucket, prefix in (
+        ("gs://my-bucket/a/b/", "my-bucket", "a/b"),
+        ("gs://bkt", "bkt", ""),
+        ("GS://b/x", "b", "x"),
+    ):
         repo = get_repository(uri, settings=Settings())
         assert isinstance(repo, GCSArtifactRepository)
         assert (repo.bucket, repo.root) == (bucket, prefix)
@@ -141,7 +145,7 @@ def test_the_timeout_reaches_every_request(root: str, tmp_path: Path, monkeypatc
     def spy(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if "/o" in url:  # not the SDK's own background fetch of bucket metadata (10 s)
             timeouts.append(kwargs.get("timeout"))
-        return real(self, method, url, *args, **kwargs)
+        return real(self, method, url, *args, **kwargs)  # type: ignore[no-untyped-call]
 
     monkeypatch.setattr(google.auth.transport.requests.AuthorizedSession, "request", spy)
     monkeypatch.setenv("MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT", "23")
@@ -276,7 +280,7 @@ def test_a_listing_outside_the_prefix_is_refused(root: str, tmp_path: Path) -> N
     """A misbehaving server answering with names outside the requested prefix."""
 
     class Page(list[Any]):
-        prefixes = {"elsewhere/dir/"}
+        prefixes: ClassVar[set[str]] = {"elsewhere/dir/"}
 
     class Lying:
         def list_blobs(self, *args: Any, **kwargs: Any) -> Any:
@@ -347,13 +351,16 @@ def test_a_credentials_error_shows_no_secret(
 ) -> None:
     """A service-account key file with a real RSA key; its token endpoint (on loopback) refuses the signed
     assertion and echoes it and the key id back. What this proves: that echo, which google-auth puts in its
-    RefreshError text, reaches none of our messages, our repr, nor any log record (text or extra fields).
-    The private key itself never leaves google-auth (it only signs with it); it is checked for too.
+    RefreshError text, reaches none of our messages, our repr, nor the text of any log record (nor any field
+    of a record not logged by google's libraries). The private key itself never leaves google-auth (it only
+    signs with it); it is checked for too. A real token endpoint answers "invalid_grant: Invalid JWT
+    Signature." and echoes nothing, so this is the worst case.
 
-    Not ours to fix, hence switched off here: google-cloud-storage 3.x fetches each bucket's metadata in a
-    background thread for its OpenTelemetry attributes (whether tracing is on or not) and logs that fetch's
-    failure, google-auth's text included, at DEBUG; DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA=true
-    stops it. A real token endpoint answers "invalid_grant: Invalid JWT Signature." and echoes nothing."""
+    What google's libraries log is not ours to fix: google-auth's DEBUG "Response received..." records carry
+    the endpoint's answer in their structured ``httpResponse`` field (its design), and google-cloud-storage
+    3.x fetches each bucket's metadata in a background thread for its OpenTelemetry attributes (tracing on or
+    not) and logs that fetch's failure, google-auth's text included, in a DEBUG message;
+    DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA=true stops the latter, so it is set here."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 

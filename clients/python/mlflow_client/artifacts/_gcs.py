@@ -56,7 +56,9 @@ _DEFAULT: Any = object()  # "not given": the SDK's own retry policy
 def import_storage() -> Any:
     """The ``google.cloud.storage`` module, or an ``ImportError`` saying which extra to install."""
     try:
-        import google.cloud.storage as storage
+        # Not `from google.cloud import storage`: that finds the attribute of an imported package even when
+        # the module is blocked (sys.modules[...] = None), as a missing-SDK test does.
+        import google.cloud.storage as storage  # type: ignore[import-untyped]  # noqa: PLR0402
     except ImportError as err:
         raise ImportError(
             f"gs:// artifact stores need google-cloud-storage, which is not installed: {INSTALL_HINT}"
@@ -197,7 +199,9 @@ class GCSArtifactRepository(ArtifactRepository):
             blob = self._gcs().bucket(self.bucket).blob(key, chunk_size=self.upload_chunk_size)
             with open(local_file, "rb") as f:
                 size = os.fstat(f.fileno()).st_size
-                blob.upload_from_file(_CountingReader(f, progress), size=size, content_type=content_type, **self._calls())
+                blob.upload_from_file(
+                    _CountingReader(f, progress), size=size, content_type=content_type, **self._calls()
+                )
         except ImportError:
             raise
         except Exception as err:
