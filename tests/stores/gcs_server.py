@@ -4,11 +4,13 @@ Both clients reach it through ``STORAGE_EMULATOR_HOST``: with it set, google-clo
 talks to that endpoint with anonymous credentials and needs no project (MLflow's repository builds exactly
 that), so ``env`` holds that variable and nothing else.
 
-The emulator is started through a few lines (``_LAUNCHER``) that change two things in its in-memory store,
-both outside the protocol: object names are dictionary keys there, so names with ``..`` segments (which real
-GCS accepts, and which its on-disk mode refuses) can be stored, for the tests that check such names are
-refused on download; and its metadata journal, a JSON dump of every object rewritten after each write (only
-useful on disk, and quadratic in the number of objects), is skipped.
+The emulator is started through a few lines (``_LAUNCHER``) that change three things, none in the protocol:
+object names are dictionary keys in its in-memory store, so names with ``..`` segments (which real GCS
+accepts, and which its on-disk mode refuses) can be stored, for the tests that check such names are refused
+on download; its metadata journal, a JSON dump of every object rewritten after each write (only useful on
+disk, and quadratic in the number of objects), is skipped; and it serves each connection in a thread (its
+store's methods under one lock), as GCS answers many requests at once, where as shipped it answers one
+request after another (``running(..., threaded=False)`` keeps that).
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ from tests.real_server import free_port, stop_process_group
 STARTUP_TIMEOUT = 30.0
 
 _LAUNCHER = """
-import sys
-from gcp_storage_emulator import storage
-from gcp_storage_emulator.server import create_server
+import functools, sys, threading
+from http import server as http_server
+from gcp_storage_emulator import server as emulator, storage
 
 def _norm(path):
     # In memory the path is a dict key: keep '..' segments as GCS does (names are opaque strings).
@@ -39,7 +41,22 @@ def _norm(path):
 
 storage._FileStore._norm = staticmethod(_norm)
 storage.Storage._write_config_to_file = lambda self: None
-server = create_server(sys.argv[1], int(sys.argv[2]), in_memory=True)
+if sys.argv[3] == "threaded":
+    # A thread per connection, as GCS serves requests at once; the store's methods one at a time.
+    lock = threading.RLock()
+
+    def locked(method):
+        @functools.wraps(method)
+        def call(*args, **kwargs):
+            with lock:
+                return method(*args, **kwargs)
+        return call
+
+    for name, value in list(vars(storage.Storage).items()):
+        if callable(value) and not name.startswith("__") and not isinstance(value, staticmethod):
+            setattr(storage.Storage, name, locked(value))
+    emulator.server.HTTPServer = http_server.ThreadingHTTPServer
+server = emulator.create_server(sys.argv[1], int(sys.argv[2]), in_memory=True)
 server.run()
 """
 
@@ -63,15 +80,18 @@ class GCSServer:
 
 
 @contextlib.contextmanager
-def running(folder: Path) -> Iterator[GCSServer]:
-    """Start the emulator (its log in ``folder``), wait until it answers, stop it afterwards."""
+def running(folder: Path, *, threaded: bool = True) -> Iterator[GCSServer]:
+    """Start the emulator (its log in ``folder``), wait until it answers, stop it afterwards.
+
+    ``threaded``: a thread per connection (the store's methods still one at a time), as GCS answers many
+    requests at once; ``False``: the emulator as shipped, one request after another."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = folder / "gcs-emulator.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-c", _LAUNCHER, "127.0.0.1", str(port)],
+            [sys.executable, "-c", _LAUNCHER, "127.0.0.1", str(port), "threaded" if threaded else "serial"],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
