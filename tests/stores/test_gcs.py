@@ -258,6 +258,44 @@ def test_big_files_move_in_parts(root: str, tmp_path: Path, requests_seen: list[
     assert [m for m, url, _ in requests_seen if "/o" in url] == ["POST"]
 
 
+def test_progress_counts_the_bytes_both_ways(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlflow_client.artifacts import _common
+
+    moved: list[int] = []
+    monkeypatch.setattr(_common.Progress, "add", lambda self, n: moved.append(n))
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(9 * MiB + 5))  # above 8 MiB: a resumable upload
+    (tmp_path / "small.txt").write_bytes(b"x" * 1000)
+    repo = _repo(root, upload_chunk_size=4 * MiB)
+    repo.log_artifact(big)
+    assert sum(moved) == big.stat().st_size and len(moved) >= 3
+    moved.clear()
+    repo.log_artifact(tmp_path / "small.txt")
+    assert sum(moved) == 1000
+    moved.clear()
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    repo.download_artifacts("", dst)
+    assert sum(moved) == big.stat().st_size + 1000
+
+
+def test_reading_a_missing_object_names_it(root: str) -> None:
+    repo = _repo(root)
+    with pytest.raises(MlflowException) as info, repo._open_remote("nope.bin") as chunks:
+        list(chunks)
+    assert f"{root}/nope.bin" in info.value.message and info.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_a_given_client_is_used_and_not_closed(root: str, raw: Any, tmp_path: Path) -> None:
+    closed: list[bool] = []
+    raw.close = lambda: closed.append(True)
+    (tmp_path / "f.txt").write_text("x")
+    repo = _repo(root, gcs_client=raw)
+    repo.log_artifact(tmp_path / "f.txt")
+    repo.close()
+    assert closed == [] and [f.path for f in repo.list_artifacts()] == ["f.txt"]
+
+
 def test_names_escaping_the_destination_are_refused(root: str, raw: Any, tmp_path: Path) -> None:
     bucket = raw.bucket(_bucket(root))
     bucket.blob("root/ok.txt").upload_from_string(b"fine")
