@@ -9,8 +9,8 @@ object names are dictionary keys in its in-memory store, so names with ``..`` se
 accepts, and which its on-disk mode refuses) can be stored, for the tests that check such names are refused
 on download; its metadata journal, a JSON dump of every object rewritten after each write (only useful on
 disk, and quadratic in the number of objects), is skipped; and it serves each connection in a thread (its
-store's methods under one lock), as GCS answers many requests at once, where as shipped it answers one
-request after another (``running(..., threaded=False)`` keeps that).
+store's methods under one lock) and keeps connections open (HTTP/1.1, TCP_NODELAY), as GCS does, where as
+shipped it answers one HTTP/1.0 request after another (``running(..., threaded=False)`` keeps that).
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ if sys.argv[3] == "threaded":
         if callable(value) and not name.startswith("__") and not isinstance(value, staticmethod):
             setattr(storage.Storage, name, locked(value))
     emulator.server.HTTPServer = http_server.ThreadingHTTPServer
+    emulator.RequestHandler.protocol_version = "HTTP/1.1"  # connections kept open, as GCS keeps them
+    emulator.RequestHandler.disable_nagle_algorithm = True  # else headers then body wait for a delayed ACK
 server = emulator.create_server(sys.argv[1], int(sys.argv[2]), in_memory=True)
 server.run()
 """
