@@ -92,3 +92,14 @@ def test_the_async_client_loads_httpx_only_when_one_is_built() -> None:
     loaded = _loaded_by("from mlflow_client import AsyncMlflowClient")
     assert loaded.isdisjoint({"httpx", "urllib3", "msgspec", "mlflow_client._generated.models"}), loaded
     assert "httpx" in _loaded_by("from mlflow_client import AsyncMlflowClient; AsyncMlflowClient('http://127.0.0.1:1')")
+
+
+STORE_SDKS = {"boto3", "botocore", "azure", "azure.storage.blob", "google.cloud.storage", "paramiko", "ftplib"}
+
+
+def test_artifact_store_sdks_load_only_for_their_store() -> None:
+    assert _loaded_by("import mlflow_client.artifacts; from mlflow_client import MlflowClient").isdisjoint(STORE_SDKS)
+    # A repository is built without its SDK: it is imported by the first request.
+    for uri in ("s3://b/x", "wasbs://c@a.blob.core.windows.net/x", "gs://b/x", "sftp://h/x", "ftp://h/x"):
+        statement = f"from mlflow_client.artifacts import get_repository; get_repository({uri!r}).close()"
+        assert _loaded_by(statement).isdisjoint(STORE_SDKS), uri

@@ -232,7 +232,8 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT",
         "artifact_upload_download_timeout",
         None,
-        "Seconds before one request of a gs:// or wasbs:// transfer times out (unset: the SDK's default).",
+        "Seconds before one request of a gs://, wasbs://, sftp:// or ftp:// transfer times out (unset: the SDK's "
+        "default; 60 for ftp://).",
     ),
     EnvVar(
         "MLFLOW_CLIENT_SFTP_KNOWN_HOSTS",
