@@ -420,7 +420,7 @@ def _adapter(pool: int) -> Any:
 
     class _BigBlocks(HTTPAdapter):
         def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["blocksize"] = 256 * 1024  # bytes per socket send of a streamed body (http.client's 8 KiB)
+            kwargs["blocksize"] = 256 * 1024  # bytes per socket send of a streamed body (the default: 8 KiB)
             super().init_poolmanager(*args, **kwargs)
 
     return _BigBlocks(

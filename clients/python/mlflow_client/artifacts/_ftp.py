@@ -23,7 +23,7 @@ import errno
 import logging
 import os
 import posixpath
-import select
+import selectors
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -514,11 +514,12 @@ def _still_open(ftp: ftplib.FTP) -> bool:
     sock = ftp.sock
     if sock is None:
         return False
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
+    try:  # a selector, not select(): a process may have more than FD_SETSIZE (1024) files open
+        with selectors.DefaultSelector() as selector:
+            selector.register(sock, selectors.EVENT_READ)
+            return not selector.select(0)
     except (OSError, ValueError):
         return False
-    return not readable
 
 
 def _close_quietly(ftp: ftplib.FTP) -> None:

@@ -315,20 +315,16 @@ class SFTPArtifactRepository(ArtifactRepository):
                 error_code="INVALID_PARAMETER_VALUE",
             ) from err
         client.set_missing_host_key_policy(_HostKeyPolicy(self.settings.sftp_accept_unknown_hosts, self.display_uri))
-        sock = None
         try:
-            sock = socket.create_connection((options["hostname"], options["port"]), timeout=options["timeout"])
+            client.connect(**options)
             # Without it, a small request written while a reply is still unacknowledged waits for the
             # server's delayed ACK (40 ms on Linux): most file opens and closes would.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            client.connect(sock=sock, **options)
+            client.get_transport().sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except MlflowException:
             client.close()
             raise
         except Exception as err:
             client.close()
-            if sock is not None:
-                sock.close()
             raise self._fail("Failed to connect to", "", err, connecting=True) from err
         return client
 
