@@ -19,9 +19,17 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("MLFLOW_CLIENT_COMPAT_CACHE") or ROOT / ".cache" / "compat")
 
 # The MLflow releases our client's interop tests run against, besides this venv's own mlflow (constraints.txt).
-# Each also gets what our tests need on the server side: the basic-auth app (mlflow[auth]) and boto3 for an
-# s3:// artifact root (the versions of constraints.txt).
-SERVER_EXTRAS = ("boto3==1.44.8", "botocore==1.44.8", "s3transfer==0.19.3")
+# Each also gets what our tests need on the server side: the basic-auth app (mlflow[auth]) and the SDKs of the
+# s3://, wasbs://, gs:// and sftp:// artifact roots (the versions of constraints.txt; pysftp needs paramiko < 4).
+SERVER_EXTRAS = (
+    "boto3==1.44.8",
+    "botocore==1.44.8",
+    "s3transfer==0.19.3",
+    "azure-storage-blob==12.31.1",
+    "google-cloud-storage==3.17.2",
+    "pysftp==0.2.9",
+    "paramiko==3.5.1",
+)
 RELEASES: dict[str, tuple[str, ...]] = {
     # 2.22 predates SQLAlchemy 2.1's pool changes; 2.0.58 is the last 2.0 release.
     "2.22": ("mlflow[auth]==2.22.5", "sqlalchemy==2.0.58", *SERVER_EXTRAS),
