@@ -48,7 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.artifacts --big-mb 1024
 	$(BIN)/python -m bench.async_logging
 	$(BIN)/python -m bench.sync
-	$(BIN)/python -m bench.stores --big-mb 200
+	$(BIN)/python -m bench.stores --big-mb 200 --rtt-ms 0,10
 
 ## conformance: check the server at URL= (default: the bundled stub) against the contract; writes conformance-report.md
 conformance: $(STAMP)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -27,11 +28,37 @@ _release_bin: Path | None = None  # set by use_release(); None: this venv's mlfl
 _server_version = mlflow_releases.current_mlflow_version()
 
 
+#: Ports ``free_port`` picks from: below the kernel's ephemeral range, which outgoing connections take
+#: their local ports from. A port from that range (what binding to port 0 gives) can be taken by any
+#: client's connection between ``free_port`` returning and the server binding it, as happened in CI.
+_PICK_FROM = (10000, 32767)
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
+    """A loopback port nothing listens on, for a server started next; chosen at random below the ephemeral
+    range (so that no outgoing connection takes it meanwhile), else whatever port 0 gives."""
+    low, high = _PICK_FROM[0], min(_PICK_FROM[1], _ephemeral_low() - 1)
+    rng = random.SystemRandom()
+    for _ in range(50):
+        port = rng.randint(low, high) if high > low else 0
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            picked: int = s.getsockname()[1]
+            return picked
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+        fallback: int = s.getsockname()[1]
+        return fallback
 
 
 def use_release(release: str | None) -> None:

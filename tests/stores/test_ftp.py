@@ -121,6 +121,12 @@ def test_the_timeout_comes_from_settings(server: FTPServer, root: str) -> None:
     repo._release(ftp, generation)
     repo.close()
     assert _repo(root, timeout=2.5).timeout == 2.5  # the option wins
+    never = get_repository(root, settings=Settings(artifact_upload_download_timeout=-1))
+    assert isinstance(never, FTPArtifactRepository) and never.timeout is None  # -1: wait as long as it takes
+    ftp, generation = never._acquire()
+    assert ftp.sock is not None and ftp.sock.gettimeout() is None
+    never._release(ftp, generation)
+    never.close()
     with pytest.raises(MlflowException, match="timeout must be positive"):
         _repo(root, timeout=0)
 

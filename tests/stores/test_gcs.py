@@ -131,6 +131,12 @@ def test_settings_give_chunk_sizes_and_timeout() -> None:
     unset = GCSArtifactRepository("gs://b/p", settings=Settings())
     assert (unset.upload_chunk_size, unset.download_chunk_size, unset.timeout) == (None, None, DEFAULT_TIMEOUT)
     assert DEFAULT_TIMEOUT == 60  # google-cloud-storage's, which MLflow keeps
+    never_env = {"MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT": "-1"}
+    never = GCSArtifactRepository("gs://b/p", settings=Settings.from_env(never_env))
+    assert never.timeout is None and never._calls()["timeout"] is None  # -1: no timeout, as MLflow reads it
+    for bad in ("0", "-2"):
+        with pytest.raises(ConfigurationError, match=r"MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT\) .*or -1 for none"):
+            Settings.from_env({"MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT": bad})
     with pytest.raises(MlflowException, match="multiple of 262144") as info:
         GCSArtifactRepository("gs://b/p", settings=Settings(gcs_upload_chunk_size=1000))
     assert info.value.error_code == "INVALID_PARAMETER_VALUE"
@@ -537,3 +543,28 @@ def test_mlflow_server_with_a_gcs_artifact_root(root: str, raw: Any, tmp_path: P
         dst.mkdir()
         assert hashes(Path(client.download_artifacts(run_id, "data", dst))) == expected
         assert Path(client.download_artifacts(run_id, "notes/readme.txt", dst)).read_text() == "some text"
+
+
+def test_the_sdk_session_has_a_connection_per_worker_and_reads_proxies_once(
+    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """requests' pool keeps 10 connections (more workers would open and discard connections, with a warning
+    each) and scans the environment for proxies at every request: the repository sets both once."""
+    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/my-ca.pem")
+    repo = _repo(root, max_workers=24)
+    (tmp_path / "f.txt").write_text("x")
+    repo.log_artifact(tmp_path / "f.txt")  # through the tuned session
+    session = repo._gcs()._http
+    assert session.trust_env is False and session.verify == "/etc/my-ca.pem" and not session.proxies
+    assert session.get_adapter(repo._gcs().api_endpoint)._pool_maxsize == 24
+    repo.close()
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")  # the emulator is http://127.0.0.1:<port>
+    proxied = _repo(root)
+    assert proxied._gcs()._http.proxies.get("http") == "http://proxy.invalid:3128"
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    direct = _repo(root)
+    assert "http" not in direct._gcs()._http.proxies
+    given = storage.Client()  # a client handed in is the caller's: left as it is
+    assert _repo(root, gcs_client=given)._gcs()._http.trust_env is True

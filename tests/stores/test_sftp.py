@@ -6,6 +6,7 @@ a wrong password never shown, interop with MLflow's own repository both ways, an
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -111,6 +112,10 @@ def test_settings_read_the_sftp_variables(root: str) -> None:
     with repo._sessions.session() as sftp:
         assert sftp.get_channel().gettimeout() == 7.0  # every SFTP request waits at most that long
     repo.close()
+    never = _repo(root, Settings(artifact_upload_download_timeout=-1))  # -1: no timeout, as in MLflow
+    with never._sessions.session() as sftp:
+        assert sftp.get_channel().gettimeout() is None
+    never.close()
 
 
 def test_importing_the_module_imports_no_paramiko() -> None:
@@ -232,6 +237,71 @@ def test_a_big_file_moves_in_many_blocks(
     got = repo.download_artifacts("blobs/big.bin", tmp_path / "dst")
     assert prefetched == [20 * MiB]  # every read request of the file sent ahead
     assert hashlib.sha256(Path(got).read_bytes()).digest() == hashlib.sha256(big.read_bytes()).digest()
+    repo.close()
+
+
+def test_a_big_file_goes_up_in_ranges_on_sessions_of_their_own(
+    server: SFTPServer, root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each session's window caps its throughput, so a big file goes up in ranges at once, each written in
+    place; the result is the file, byte for byte, and MLflow's client reads it back."""
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(5 * MiB + 123))
+    ranges: list[tuple[int, int]] = []
+    at_once = peak = 0
+    lock = threading.Lock()
+    real = SFTPArtifactRepository._send_part
+
+    def send_part(self: Any, local_file: str, remote: str, start: int, end: int, progress: Any) -> None:
+        nonlocal at_once, peak
+        with lock:
+            ranges.append((start, end))
+            at_once += 1
+            peak = max(peak, at_once)
+        try:
+            real(self, local_file, remote, start, end, progress)
+        finally:
+            with lock:
+                at_once -= 1
+
+    monkeypatch.setattr(SFTPArtifactRepository, "_send_part", send_part)
+    repo = _repo(root, part_size=MiB, upload_parts=3, block_size=256 * 1024)
+    assert repo._parts(2 * MiB - 1) == [(0, 2 * MiB - 1)]  # under two parts' worth: one range
+    repo.log_artifact(big, "blobs")
+    size = 5 * MiB + 123
+    step = -(-size // 3)
+    assert sorted(ranges) == [(0, step), (step, 2 * step), (2 * step, size)]
+    assert peak >= 2  # at once, on sessions of their own
+    stored = server.path_of(root) / "blobs" / "big.bin"
+    assert stored.read_bytes() == big.read_bytes()
+    big.write_bytes(os.urandom(MiB))  # overwritten by a smaller file: nothing of the old one stays
+    repo.log_artifact(big, "blobs")
+    assert stored.read_bytes() == big.read_bytes()
+    repo.close()
+    big.write_bytes(os.urandom(5 * MiB + 123))
+    repo = _repo(root, part_size=MiB, upload_parts=3)
+    repo.log_artifact(big, "blobs")
+    repo.close()
+    (tmp_path / "theirs").mkdir()
+    got = _mlflow_repo(root).download_artifacts("blobs/big.bin", str(tmp_path / "theirs"))
+    assert Path(got).read_bytes() == big.read_bytes()
+
+
+def test_a_failing_range_fails_the_upload(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(3 * MiB))
+    real = SFTPArtifactRepository._send_part
+
+    def send_part(self: Any, local_file: str, remote: str, start: int, end: int, progress: Any) -> None:
+        if start:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(self, local_file, remote, start, end, progress)
+
+    monkeypatch.setattr(SFTPArtifactRepository, "_send_part", send_part)
+    repo = _repo(root, part_size=MiB, upload_parts=3)
+    with pytest.raises(MlflowException, match=r"Failed to upload .*big\.bin.*No space left") as info:
+        repo.log_artifact(big)
+    assert info.value.error_code
     repo.close()
 
 

@@ -28,6 +28,8 @@ from .exceptions import ConfigurationError
 __all__ = ["ENV_VARS", "EnvVar", "Settings", "env_var_table"]
 
 REDACTED = "***"
+#: MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT's value for "no timeout" (MLflow's GCS store reads it so).
+NO_TIMEOUT = -1
 
 
 class EnvVar(NamedTuple):
@@ -233,7 +235,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "artifact_upload_download_timeout",
         None,
         "Seconds before one request of a gs://, wasbs://, sftp:// or ftp:// transfer times out (unset: the SDK's "
-        "default; 60 for ftp://).",
+        "default; 60 for ftp://; -1: never, as in MLflow).",
     ),
     EnvVar(
         "MLFLOW_CLIENT_SFTP_KNOWN_HOSTS",
@@ -418,6 +420,14 @@ class Settings:
         """The spool's folder: ``spool_dir``, else the per-user cache folder of this environment."""
         return self.spool_dir or default_spool_dir(os.environ)
 
+    def transfer_timeout(self, default: float | None) -> float | None:
+        """Seconds one artifact store request may take: the variable's value, ``None`` (no limit) for -1,
+        ``default`` when unset."""
+        value = self.artifact_upload_download_timeout
+        if value is None:
+            return default
+        return None if value == NO_TIMEOUT else float(value)
+
     def with_changes(self, **changes: Any) -> Settings:
         """A copy with some fields changed (validated like any other)."""
         return dataclasses.replace(self, **changes)
@@ -430,8 +440,11 @@ class Settings:
             raise ConfigurationError(f"{_label('max_retries')} must be a whole number >= 0, got {self.max_retries!r}")
         for name in ("gcs_upload_chunk_size", "gcs_download_chunk_size", "artifact_upload_download_timeout"):
             value = getattr(self, name)
+            if name == "artifact_upload_download_timeout" and value == NO_TIMEOUT:
+                continue
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-                raise ConfigurationError(f"{_label(name)} must be a whole number >= 1, got {value!r}")
+                also = f", or {NO_TIMEOUT} for none" if name == "artifact_upload_download_timeout" else ""
+                raise ConfigurationError(f"{_label(name)} must be a whole number >= 1{also}, got {value!r}")
         for name in ("async_max_in_flight", "spool_max_mb"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

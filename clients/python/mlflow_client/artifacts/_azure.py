@@ -34,6 +34,7 @@ from ..entities import FileInfo
 from ..exceptions import REDACTED, MlflowConnectionError, MlflowException
 from . import ArtifactRepository
 from ._common import CHUNK_SIZE, Progress, check_relative, join_remote, write_atomically
+from ._requests import mount, pooled_adapter, resolve_environment_once
 
 if TYPE_CHECKING:
     from .._settings import Settings
@@ -201,9 +202,7 @@ class AzureBlobArtifactRepository(ArtifactRepository):
 
         # Our own session: enough pooled connections for every file of a folder moving its blocks at once.
         session = requests.Session()
-        adapter = _adapter(pool=max(10, self.max_workers * self.max_concurrency))
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
+        mount(session, pooled_adapter(pool=max(10, self.max_workers * self.max_concurrency)))
         # Our transport replaces the SDK's, so its storage defaults are given here: connect and read timeouts,
         # and bytes per read of a response (the SDK's 256 KiB; bigger reads cost less CPU per MiB).
         transport = RequestsTransport(
@@ -238,7 +237,7 @@ class AzureBlobArtifactRepository(ArtifactRepository):
                 f"Could not set up the Azure Blob client for {self.display_uri}: {self._scrub(_first_line(err))}",
                 error_code="INVALID_PARAMETER_VALUE",
             ) from None
-        _resolve_environment_once(session, client.url)
+        resolve_environment_once(session, client.url)
         self._session = session
         return client
 
@@ -293,8 +292,8 @@ class AzureBlobArtifactRepository(ArtifactRepository):
             raise self._fail(doing, key, err) from None  # the SDK's text may hold secrets: not chained
 
     def _timeout(self) -> dict[str, Any]:
-        timeout = self.settings.artifact_upload_download_timeout
-        return {} if timeout is None else {"timeout": timeout}
+        timeout = self.settings.transfer_timeout(None)
+        return {} if timeout is None else {"timeout": int(timeout)}
 
     # -- the repository -------------------------------------------------------------------------
 
@@ -411,34 +410,3 @@ def _progress_hook(progress: Progress) -> Callable[[int, int | None], None]:
 def _first_line(err: BaseException) -> str:
     text = str(getattr(err, "message", None) or err).strip()
     return text.splitlines()[0] if text else type(err).__name__
-
-
-def _adapter(pool: int) -> Any:
-    """A requests adapter with ``pool`` connections, no retries of its own (the SDK retries) and big sends."""
-    from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
-
-    class _BigBlocks(HTTPAdapter):
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["blocksize"] = 256 * 1024  # bytes per socket send of a streamed body (the default: 8 KiB)
-            super().init_poolmanager(*args, **kwargs)
-
-    return _BigBlocks(
-        pool_connections=4, pool_maxsize=pool, max_retries=Retry(total=False, redirect=False, raise_on_status=False)
-    )
-
-
-def _resolve_environment_once(session: Any, url: str) -> None:
-    """Read the proxy and CA bundle variables now, not at every request as requests does by default.
-
-    With ``trust_env`` requests scans the whole environment for proxies on each request (a good part of a
-    small file's CPU time); the same variables (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``,
-    ``CURL_CA_BUNDLE``) are applied once here instead.
-    """
-    import requests.utils
-
-    session.trust_env = False
-    session.proxies.update(requests.utils.get_environ_proxies(url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle

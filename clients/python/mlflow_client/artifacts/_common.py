@@ -20,8 +20,12 @@ from ..exceptions import REDACTED, MlflowException
 
 #: Bytes read or written at a time; files are never held whole in memory.
 CHUNK_SIZE = 1024 * 1024
-#: Files transferred at once when logging or downloading a directory: MLflow's default, two per CPU, at most 20.
-DEFAULT_MAX_WORKERS = min(2 * (os.cpu_count() or 10), 20)
+#: MLflow's number of files transferred at once: two per CPU, at most 20.
+MLFLOW_MAX_WORKERS = min(2 * (os.cpu_count() or 10), 20)
+#: Ours, at most: 16, or MLflow's where that is more. Not tied to the CPUs, because ``run_all`` measures how
+#: much a transfer waits and runs only as many at once as that wait hides: a store on this machine gets two,
+#: a store far away gets them all (on a 2-CPU machine, MLflow's 4 would leave most of that wait showing).
+DEFAULT_MAX_WORKERS = max(16, MLFLOW_MAX_WORKERS)
 
 #: Bytes per ``sendfile`` call when the kernel copies a local file (the progress bar moves between calls).
 KERNEL_COPY_BYTES = 64 * 1024 * 1024
@@ -229,8 +233,11 @@ PROBE_TASKS = 2
 MIN_WORKERS = 2
 
 
-def run_all(tasks: Iterable[Callable[[], T]], max_workers: int) -> list[T]:
+def run_all(tasks: Iterable[Callable[[], T]], max_workers: int, *, probe: bool = True) -> list[T]:
     """Run the tasks, at most ``max_workers`` at once; the first failure stops new starts and is raised.
+
+    ``probe=False``: all at once (up to ``max_workers``), for tasks known to wait, such as the parts of one
+    file on sessions of their own. Otherwise:
 
     Running more at once only helps while tasks wait (on the network, the server, a disk); with nothing
     to hide, extra threads only fight over the GIL and add CPU. So the first ``PROBE_TASKS`` run one
@@ -244,12 +251,12 @@ def run_all(tasks: Iterable[Callable[[], T]], max_workers: int) -> list[T]:
         return [task() for task in task_list]
     results: list[T] = []
     best = (float("inf"), 0.0)
-    for task in task_list[:PROBE_TASKS]:
+    for task in task_list[:PROBE_TASKS] if probe else ():
         wall, cpu = time.perf_counter(), time.thread_time()
         results.append(task())
         best = min(best, (time.perf_counter() - wall, time.thread_time() - cpu))
-    rest = task_list[PROBE_TASKS:]
-    workers = concurrency(*best, max_workers=max_workers)
+    rest = task_list[len(results) :]
+    workers = concurrency(*best, max_workers=max_workers) if probe else max_workers
     if workers <= 1 or len(rest) <= 1:
         return results + [task() for task in rest]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mlflow-artifacts") as pool:

@@ -80,7 +80,7 @@ def _ftplib() -> Any:
 class FTPArtifactRepository(ArtifactRepository):
     """The files under one folder of an FTP server.
 
-    ``timeout`` (seconds) overrides ``MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT`` (default 60); ``chunk_size``
+    ``timeout`` (seconds) overrides ``MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT`` (default 60, none at -1); ``chunk_size``
     is the most bytes sent or received at a time (and the step of the progress bar); ``mlsd`` forces the
     listing command: ``True`` for ``MLSD``, ``False`` for ``NLST`` with probes, ``None`` (default) for
     ``MLSD`` when the server's ``FEAT`` offers it.
@@ -102,16 +102,17 @@ class FTPArtifactRepository(ArtifactRepository):
                 f"chunk_size must be positive, got {chunk_size}", error_code="INVALID_PARAMETER_VALUE"
             )
         self.host, self.port, self.user, self._password, self.path = _split_ftp_uri(artifact_uri, self.display_uri)
+        self.timeout: float | None
         if timeout is None:
             if settings is None:
                 from .._settings import Settings
 
                 settings = Settings.from_env()
-            configured = settings.artifact_upload_download_timeout
-            timeout = float(configured) if configured else DEFAULT_TIMEOUT
-        if timeout <= 0:
+            self.timeout = settings.transfer_timeout(DEFAULT_TIMEOUT)
+        elif timeout <= 0:
             raise MlflowException(f"timeout must be positive, got {timeout}", error_code="INVALID_PARAMETER_VALUE")
-        self.timeout = timeout
+        else:
+            self.timeout = timeout
         self.chunk_size = chunk_size
         self._mlsd = mlsd
         self._lock = threading.Lock()

@@ -7,7 +7,7 @@ timeout are MLflow's: a file becomes the object ``<prefix>/<artifact path>/<name
 8 MiB go up in one request, bigger ones as resumable uploads in parts of ``MLFLOW_GCS_UPLOAD_CHUNK_SIZE``
 bytes (the SDK's 100 MiB when unset); downloads stream in one request, or in ranged requests of
 ``MLFLOW_GCS_DOWNLOAD_CHUNK_SIZE`` bytes when set; each request times out after
-``MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT`` seconds (the SDK's 60 when unset). Credentials come from
+``MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT`` seconds (the SDK's 60 when unset, never at -1). Credentials come from
 google-auth's defaults (``GOOGLE_APPLICATION_CREDENTIALS``, gcloud's, the metadata server), anonymous when
 there are none, as MLflow's repository does; ``STORAGE_EMULATOR_HOST`` points the SDK at an emulator.
 """
@@ -27,6 +27,7 @@ from ..entities import FileInfo
 from ..exceptions import MlflowConnectionError, MlflowException
 from . import ArtifactRepository
 from ._common import CHUNK_SIZE, Progress, check_relative, join_remote, write_atomically
+from ._requests import mount, pooled_adapter, resolve_environment_once
 
 if TYPE_CHECKING:
     from .._settings import Settings
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 INSTALL_HINT = "pip install 'mlflow-client[gcs]'"
 #: The SDK's timeout of one request, which MLflow keeps when MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT is unset.
 DEFAULT_TIMEOUT = 60
+#: Connections requests keeps per host by default: files at once when the SDK's session cannot be tuned.
+REQUESTS_POOL = 10
 #: Resumable upload chunks must be multiples of this (the SDK refuses others).
 CHUNK_MULTIPLE = 256 * 1024
 
@@ -106,7 +109,8 @@ class GCSArtifactRepository(ArtifactRepository):
         self.settings = settings
         self.upload_chunk_size = upload_chunk_size or settings.gcs_upload_chunk_size
         self.download_chunk_size = download_chunk_size or settings.gcs_download_chunk_size
-        self.timeout = timeout or settings.artifact_upload_download_timeout or DEFAULT_TIMEOUT
+        #: Seconds per request; ``None``: no limit (the variable at -1).
+        self.timeout = timeout or settings.transfer_timeout(DEFAULT_TIMEOUT)
         if self.upload_chunk_size is not None and (
             self.upload_chunk_size < 1 or self.upload_chunk_size % CHUNK_MULTIPLE
         ):
@@ -149,9 +153,25 @@ class GCSArtifactRepository(ArtifactRepository):
         from google.auth.exceptions import DefaultCredentialsError
 
         try:
-            return storage.Client()
+            client = storage.Client()
         except DefaultCredentialsError:  # no credentials anywhere: public buckets only, as MLflow does
-            return storage.Client.create_anonymous_client()
+            client = storage.Client.create_anonymous_client()
+        self._tune(client)
+        return client
+
+    def _tune(self, client: Any) -> None:
+        """Give the SDK's requests session (google-auth's ``AuthorizedSession``, which google-cloud-core keeps
+        as ``Client._http``) a connection per worker and the environment's proxy and CA settings read once
+        (see ``_requests``). Should a later SDK not have that session, files go at most 10 at once instead,
+        the pool requests keeps."""
+        import requests
+
+        session = getattr(client, "_http", None)
+        if not isinstance(session, requests.Session):
+            self.max_workers = min(self.max_workers, REQUESTS_POOL)
+            return
+        mount(session, pooled_adapter(pool=max(REQUESTS_POOL, self.max_workers)))
+        resolve_environment_once(session, client.api_endpoint)
 
     def _calls(self) -> dict[str, Any]:
         """The timeout (and retry policy, if given) of every SDK call."""
