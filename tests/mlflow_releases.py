@@ -20,16 +20,30 @@ CACHE = Path(os.environ.get("MLFLOW_CLIENT_COMPAT_CACHE") or ROOT / ".cache" / "
 
 # The MLflow releases our client's interop tests run against, besides this venv's own mlflow (constraints.txt).
 # Each also gets what our tests need on the server side: the basic-auth app (mlflow[auth]) and the SDKs of the
-# s3://, wasbs://, gs:// and sftp:// artifact roots (the versions of constraints.txt; pysftp needs paramiko < 4).
-SERVER_EXTRAS = (
-    "boto3==1.44.8",
-    "botocore==1.44.8",
-    "s3transfer==0.19.3",
-    "azure-storage-blob==12.31.1",
-    "google-cloud-storage==3.17.2",
-    "pysftp==0.2.9",
-    "paramiko==3.5.1",
+# s3://, wasbs://, gs:// and sftp:// artifact roots, at the versions constraints.txt pins (paramiko < 4 there,
+# for pysftp).
+_SERVER_SDKS = (
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "azure-storage-blob",
+    "google-cloud-storage",
+    "pysftp",
+    "paramiko",
 )
+
+
+def _constraints() -> dict[str, str]:
+    """constraints.txt's ``name==version`` lines, by name."""
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        name, sep, version = line.split("#", 1)[0].strip().partition("==")
+        if sep:
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+SERVER_EXTRAS = tuple(f"{name}=={_constraints()[name]}" for name in _SERVER_SDKS)
 RELEASES: dict[str, tuple[str, ...]] = {
     # 2.22 predates SQLAlchemy 2.1's pool changes; 2.0.58 is the last 2.0 release.
     "2.22": ("mlflow[auth]==2.22.5", "sqlalchemy==2.0.58", *SERVER_EXTRAS),

@@ -46,8 +46,8 @@ def free_port() -> int:
     range (so that no outgoing connection takes it meanwhile), else whatever port 0 gives."""
     low, high = _PICK_FROM[0], min(_PICK_FROM[1], _ephemeral_low() - 1)
     rng = random.SystemRandom()
-    for _ in range(50):
-        port = rng.randint(low, high) if high > low else 0
+    candidates = [rng.randint(low, high) for _ in range(50)] if high > low else []
+    for port in [*candidates, 0]:
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -55,10 +55,7 @@ def free_port() -> int:
                 continue
             picked: int = s.getsockname()[1]
             return picked
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        fallback: int = s.getsockname()[1]
-        return fallback
+    raise OSError("no free loopback port")
 
 
 def use_release(release: str | None) -> None:

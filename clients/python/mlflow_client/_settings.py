@@ -438,13 +438,20 @@ class Settings:
                 raise ConfigurationError(f"{_label(name)} must be a bool, got {getattr(self, name)!r}")
         if not isinstance(self.max_retries, int) or isinstance(self.max_retries, bool) or self.max_retries < 0:
             raise ConfigurationError(f"{_label('max_retries')} must be a whole number >= 0, got {self.max_retries!r}")
-        for name in ("gcs_upload_chunk_size", "gcs_download_chunk_size", "artifact_upload_download_timeout"):
+        for name in ("gcs_upload_chunk_size", "gcs_download_chunk_size"):
             value = getattr(self, name)
-            if name == "artifact_upload_download_timeout" and value == NO_TIMEOUT:
-                continue
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-                also = f", or {NO_TIMEOUT} for none" if name == "artifact_upload_download_timeout" else ""
-                raise ConfigurationError(f"{_label(name)} must be a whole number >= 1{also}, got {value!r}")
+                raise ConfigurationError(f"{_label(name)} must be a whole number >= 1, got {value!r}")
+        timeout = self.artifact_upload_download_timeout
+        if (
+            timeout is not None
+            and timeout != NO_TIMEOUT
+            and (not isinstance(timeout, int) or isinstance(timeout, bool) or timeout < 1)
+        ):
+            raise ConfigurationError(
+                f"{_label('artifact_upload_download_timeout')} must be a whole number >= 1, or {NO_TIMEOUT} for "
+                f"none, got {timeout!r}"
+            )
         for name in ("async_max_in_flight", "spool_max_mb"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
