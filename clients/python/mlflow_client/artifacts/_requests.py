@@ -3,8 +3,8 @@
 Two things the SDKs leave at requests' defaults cost a small file most of its client time, and are set
 here: the pool holds 10 connections per host (more files at once than that open and discard connections,
 with a urllib3 warning each), and with ``trust_env`` requests scans the whole environment for proxy
-variables at every request. A third costs a big file most of its: google-cloud-storage reads a download
-8 KiB at a time, so the adapter's responses read at least ``READ_BLOCK`` bytes at a time.
+variables at every request. A third costs a big download most of its client time: google-cloud-storage
+reads a response 8 KiB at a time, so the adapter's responses read at least ``READ_BLOCK`` bytes at a time.
 """
 
 from __future__ import annotations
