@@ -558,6 +558,66 @@ def test_tasks_that_only_compute_run_two_at_a_time() -> None:
     assert peak <= 2  # wall/CPU is ~1 (the floor of 2 applies); a pool of 8 shows 3 or more
 
 
+def test_the_pool_grows_when_tasks_wait_after_a_probe_that_saw_none() -> None:
+    """The probe's two tasks only compute (it picks two at once); the rest wait, so this process sits
+    idle, and the pool doubles up to its bound. Order of results is kept."""
+    from mlflow_client.artifacts._common import GROWTH_WINDOW, PROBE_TASKS, run_all
+
+    active = peak = 0
+    lock = threading.Lock()
+
+    def task(i: int) -> int:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        if i < PROBE_TASKS:
+            deadline = time.thread_time() + 0.003
+            while time.thread_time() < deadline:
+                pass
+        else:
+            time.sleep(0.005)  # a wait on a server, not synchronisation
+        with lock:
+            active -= 1
+        return i
+
+    count = PROBE_TASKS + GROWTH_WINDOW * 6
+    assert run_all([functools.partial(task, i) for i in range(count)], max_workers=8) == list(range(count))
+    assert peak == 8  # 2 -> 4 -> 8; without growth the probe's 2 would hold
+
+
+def test_the_pool_goes_back_when_more_at_once_is_not_faster() -> None:
+    """A store that serves one request at a time, and slows with its queue: this process idles, so the
+    pool doubles, but the tasks per second drop; it goes back to two, and the last tasks run two at a time."""
+    from mlflow_client.artifacts._common import GROWTH_WINDOW, PROBE_TASKS, run_all
+
+    active = 0
+    seen: list[int] = []
+    lock, server = threading.Lock(), threading.Lock()
+
+    def task(i: int) -> int:
+        nonlocal active
+        with lock:
+            active += 1
+            seen.append(active)
+        if i < PROBE_TASKS:
+            deadline = time.thread_time() + 0.003
+            while time.thread_time() < deadline:
+                pass
+        else:
+            queued = active - 1
+            with server:
+                time.sleep(0.002 + 0.001 * queued)  # a server's work, not synchronisation
+        with lock:
+            active -= 1
+        return i
+
+    count = PROBE_TASKS + GROWTH_WINDOW * 8
+    assert run_all([functools.partial(task, i) for i in range(count)], max_workers=8) == list(range(count))
+    assert max(seen) == 4  # it tried four (and not eight: four were slower)
+    assert max(seen[-GROWTH_WINDOW * 3 :]) <= 2
+
+
 @pytest.mark.parametrize(
     ("wall", "cpu", "workers"),
     [

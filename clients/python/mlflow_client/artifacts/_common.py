@@ -12,8 +12,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import BinaryIO, TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import BinaryIO, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from ..exceptions import REDACTED, MlflowException
@@ -231,6 +231,14 @@ PROBE_TASKS = 2
 #: Never fewer at once: a second transfer keeps going while one stalls (a file system's journal commit,
 #: a lost packet), which the probe cannot foresee.
 MIN_WORKERS = 2
+#: Tasks started between two looks at how busy this process is (at least; more when more run at once).
+GROWTH_WINDOW = 32
+#: Below this share of the wall time spent on this process's CPU, the pool doubles (up to its bound): the
+#: transfers are waiting on something (a server in another process, a disk) that more at once would hide.
+BUSY = 0.85
+#: A doubling that brings fewer than this many times the tasks per second before is undone, for good: a
+#: store that is itself the bottleneck (a CPU-bound server, a connection per worker) only slows with more.
+GAIN = 1.0
 
 
 def run_all(tasks: Iterable[Callable[[], T]], max_workers: int, *, probe: bool = True) -> list[T]:
@@ -245,6 +253,14 @@ def run_all(tasks: Iterable[Callable[[], T]], max_workers: int, *, probe: bool =
     it. About ``wall / cpu`` tasks at once keep one Python thread busy, and that many run the rest,
     between ``MIN_WORKERS`` and ``max_workers``. Tasks that wait on a server far away get every
     worker; a server on this machine that answers at once gets two.
+
+    That guess assumes the waits line up; they do not (a server on this machine shares its CPUs with us,
+    and answers in bursts). So while the rest run, every ``GROWTH_WINDOW`` tasks or more the pool looks at
+    the CPU time this whole process spent in that window: under ``BUSY`` of the wall time, our threads
+    sat idle, and the pool doubles, up to ``max_workers``. If the next window then finishes fewer than
+    ``GAIN`` times the tasks per second, the store is what limits, and the pool goes back to the count
+    before and stays there. Work done elsewhere in the process (a training loop) counts as busy, so it is not
+    crowded out.
     """
     task_list = list(tasks)
     if len(task_list) <= 1 or max_workers <= 1:
@@ -259,20 +275,89 @@ def run_all(tasks: Iterable[Callable[[], T]], max_workers: int, *, probe: bool =
     workers = concurrency(*best, max_workers=max_workers) if probe else max_workers
     if workers <= 1 or len(rest) <= 1:
         return results + [task() for task in rest]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mlflow-artifacts") as pool:
-        futures = [pool.submit(task) for task in rest]
-        wait(futures, return_when=FIRST_EXCEPTION)
-        for future in futures:
-            if future.done() and future.exception() is not None:
-                for other in futures:
-                    other.cancel()
-                raise future.exception()  # type: ignore[misc]
-        return results + [future.result() for future in futures]
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="mlflow-artifacts") as pool:
+        return results + _Pool(pool, rest, workers, max_workers if probe else workers).run()
 
 
 def concurrency(wall: float, cpu: float, *, max_workers: int) -> int:
     """How many tasks to run at once when one takes ``wall`` seconds, ``cpu`` of them on this thread."""
     return max(MIN_WORKERS, min(max_workers, round(wall / max(cpu, 1e-6))))
+
+
+class _Pool(Generic[T]):
+    """Runs ``tasks`` on ``executor``, ``workers`` at once, doubling up to ``limit`` while this process
+    idles, and back (for good) when a doubling brought no more tasks per second (see ``run_all``). Each
+    worker is a loop that takes the next task until none are left, or until its slot is above the count."""
+
+    def __init__(self, executor: ThreadPoolExecutor, tasks: list[Callable[[], T]], workers: int, limit: int):
+        self._executor = executor
+        self._tasks = tasks
+        self._results: list[T] = [None] * len(tasks)  # type: ignore[list-item]
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._next = 0
+        self._error: BaseException | None = None
+        self._loops: list[Future[None]] = []
+        self._workers = 0
+        self._before: tuple[int, float] | None = None  # the count and its rate before the last doubling
+        self._settled = False
+        self._resize(workers)
+
+    def run(self) -> list[T]:
+        while True:
+            with self._lock:
+                loops = list(self._loops)
+            wait(loops)
+            with self._lock:
+                if len(self._loops) == len(loops):
+                    break
+        if self._error is not None:
+            raise self._error
+        return self._results
+
+    def _resize(self, workers: int) -> None:
+        """Run ``workers`` at once from here on, in a fresh window (with the lock held, or before any start)."""
+        self._workers = workers
+        # The window opens once each new loop has its first task (a new thread, maybe a new connection).
+        self._window_from = self._next + workers
+        self._window_end = self._window_from + max(GROWTH_WINDOW, 8 * workers)
+        self._window = (self._window_from, 0.0, 0.0)
+        while len(self._loops) < workers:
+            self._loops.append(self._executor.submit(self._loop, len(self._loops)))
+
+    def _look(self) -> None:
+        """At a window's end: double, keep, or undo the last doubling for good (with the lock held)."""
+        first, wall, cpu = self._window
+        elapsed = max(time.perf_counter() - wall, 1e-9)
+        rate = (self._next - first) / elapsed
+        if self._before is not None and rate < self._before[1] * GAIN:
+            self._settled = True
+            self._resize(self._before[0])
+        elif (time.process_time() - cpu) / elapsed < BUSY and self._workers < self._limit:
+            self._before = (self._workers, rate)
+            self._resize(min(self._limit, 2 * self._workers))
+        else:
+            self._before = None
+            self._resize(self._workers)
+
+    def _loop(self, slot: int) -> None:
+        while True:
+            with self._lock:
+                if self._error is not None or self._next >= len(self._tasks) or slot >= self._workers:
+                    return
+                if self._next == self._window_from:
+                    self._window = (self._next, time.perf_counter(), time.process_time())
+                elif self._next >= self._window_end and not self._settled:
+                    self._look()
+                index = self._next
+                self._next += 1
+            try:
+                self._results[index] = self._tasks[index]()
+            except BaseException as e:
+                with self._lock:
+                    if self._error is None:
+                        self._error = e
+                return
 
 
 class Progress:
