@@ -535,27 +535,47 @@ def test_uploads_to_a_slow_server_use_every_worker(tmp_path: Path) -> None:
     assert peak == 6
 
 
+class _InFlight:
+    """Counts the tasks running at once: ``seen`` gets the count as each one starts."""
+
+    def __init__(self) -> None:
+        self.active = 0
+        self.seen: list[int] = []
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def task(self) -> Iterator[int]:
+        with self._lock:
+            self.active += 1
+            self.seen.append(self.active)
+            now = self.active
+        try:
+            yield now
+        finally:
+            with self._lock:
+                self.active -= 1
+
+
+def _compute(seconds: float) -> None:
+    """Spend ``seconds`` of this thread's CPU (and hold the GIL for it)."""
+    deadline = time.thread_time() + seconds
+    while time.thread_time() < deadline:
+        pass
+
+
 def test_tasks_that_only_compute_run_two_at_a_time() -> None:
     """Threads cannot hide waiting that is not there: CPU-bound tasks are not spread over the pool."""
     from mlflow_client.artifacts._common import run_all
 
-    active = peak = 0
-    lock = threading.Lock()
+    tasks = _InFlight()
 
     def compute(i: int) -> int:
-        nonlocal active, peak
-        with lock:
-            active += 1
-            peak = max(peak, active)
-        deadline = time.thread_time() + 0.003
-        while time.thread_time() < deadline:
-            pass
-        with lock:
-            active -= 1
+        with tasks.task():
+            _compute(0.003)
         return i
 
     assert run_all([functools.partial(compute, i) for i in range(30)], max_workers=8) == list(range(30))
-    assert peak <= 2  # wall/CPU is ~1 (the floor of 2 applies); a pool of 8 shows 3 or more
+    assert max(tasks.seen) <= 2  # wall/CPU is ~1 (the floor of 2 applies); a pool of 8 shows 3 or more
 
 
 def test_the_pool_grows_when_tasks_wait_after_a_probe_that_saw_none() -> None:
@@ -563,27 +583,19 @@ def test_the_pool_grows_when_tasks_wait_after_a_probe_that_saw_none() -> None:
     idle, and the pool doubles up to its bound. Order of results is kept."""
     from mlflow_client.artifacts._common import GROWTH_WINDOW, PROBE_TASKS, run_all
 
-    active = peak = 0
-    lock = threading.Lock()
+    tasks = _InFlight()
 
     def task(i: int) -> int:
-        nonlocal active, peak
-        with lock:
-            active += 1
-            peak = max(peak, active)
-        if i < PROBE_TASKS:
-            deadline = time.thread_time() + 0.003
-            while time.thread_time() < deadline:
-                pass
-        else:
-            time.sleep(0.005)  # a wait on a server, not synchronisation
-        with lock:
-            active -= 1
+        with tasks.task():
+            if i < PROBE_TASKS:
+                _compute(0.003)
+            else:
+                time.sleep(0.005)  # a wait on a server, not synchronisation
         return i
 
     count = PROBE_TASKS + GROWTH_WINDOW * 6
     assert run_all([functools.partial(task, i) for i in range(count)], max_workers=8) == list(range(count))
-    assert peak == 8  # 2 -> 4 -> 8; without growth the probe's 2 would hold
+    assert max(tasks.seen) == 8  # 2 -> 4 -> 8; without growth the probe's 2 would hold
 
 
 def test_the_pool_goes_back_when_more_at_once_is_not_faster() -> None:
@@ -591,31 +603,22 @@ def test_the_pool_goes_back_when_more_at_once_is_not_faster() -> None:
     pool doubles, but the tasks per second drop; it goes back to two, and the last tasks run two at a time."""
     from mlflow_client.artifacts._common import GROWTH_WINDOW, PROBE_TASKS, run_all
 
-    active = 0
-    seen: list[int] = []
-    lock, server = threading.Lock(), threading.Lock()
+    tasks = _InFlight()
+    server = threading.Lock()
 
     def task(i: int) -> int:
-        nonlocal active
-        with lock:
-            active += 1
-            seen.append(active)
-        if i < PROBE_TASKS:
-            deadline = time.thread_time() + 0.003
-            while time.thread_time() < deadline:
-                pass
-        else:
-            queued = active - 1
-            with server:
-                time.sleep(0.002 + 0.001 * queued)  # a server's work, not synchronisation
-        with lock:
-            active -= 1
+        with tasks.task() as at_once:
+            if i < PROBE_TASKS:
+                _compute(0.003)
+            else:
+                with server:
+                    time.sleep(0.002 + 0.001 * (at_once - 1))  # a server's work, not synchronisation
         return i
 
     count = PROBE_TASKS + GROWTH_WINDOW * 8
     assert run_all([functools.partial(task, i) for i in range(count)], max_workers=8) == list(range(count))
-    assert max(seen) == 4  # it tried four (and not eight: four were slower)
-    assert max(seen[-GROWTH_WINDOW * 3 :]) <= 2
+    assert max(tasks.seen) == 4  # it tried four (and not eight: four were slower)
+    assert max(tasks.seen[-GROWTH_WINDOW * 3 :]) <= 2
 
 
 @pytest.mark.parametrize(
