@@ -321,6 +321,44 @@ def test_file_sizes_around_a_read_request(server: SFTPServer, root: str, tmp_pat
     repo.close()
 
 
+def test_a_slow_reader_holds_at_most_one_window(server: SFTPServer, root: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every read request of a big file is sent ahead, but what has arrived and is not read yet stays within
+    the session's window: the server waits for us, so a reader that stops holds no more than that."""
+    from mlflow_client.artifacts._sftp import WINDOW_SIZE
+
+    size = 4 * WINDOW_SIZE
+    with open(server.path_of(root) / "big.bin", "wb") as f:
+        f.write(os.urandom(size))
+    opened: list[Any] = []
+    real_open = paramiko.SFTPClient.open
+
+    def record(self: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(real_open(self, *args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(paramiko.SFTPClient, "open", record)
+    repo = _repo(root)
+
+    def held() -> int:
+        f = opened[0]
+        return len(f.sftp.sock.in_buffer) + sum(len(v) for v in list(f._prefetch_data.values()))
+
+    with repo._open_remote("big.bin") as chunks:
+        read = len(next(chunks)) + len(next(chunks))  # the second read starts the prefetch
+        deadline = time.monotonic() + 10
+        while held() < WINDOW_SIZE // 2:  # the requests sent ahead are answered while we read nothing
+            assert time.monotonic() < deadline, f"only {held()} bytes arrived ahead of the reader"
+            time.sleep(0.01)
+        most, until = 0, time.monotonic() + 0.5  # at loopback speed the whole file would arrive in this time
+        while time.monotonic() < until:
+            most = max(most, held())
+            time.sleep(0.01)
+        assert most <= WINDOW_SIZE + 64 * 1024, f"{most} bytes held for a reader that stopped"
+        read += sum(len(block) for block in chunks)
+    assert read == size
+    repo.close()
+
+
 def test_sessions_wait_when_the_server_allows_no_more(root: str) -> None:
     """OpenSSH allows 10 sessions per connection: past them, a borrower waits for one given back."""
     repo = _repo(root, max_sessions=16)

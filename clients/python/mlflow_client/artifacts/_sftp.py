@@ -17,7 +17,9 @@ the moment of connecting.
 One SSH connection carries every transfer: each worker thread borrows its own SFTP session (a channel of
 that connection) from a small pool, at most ``max_sessions`` of them (OpenSSH allows 10 per connection).
 Uploads are pipelined (writes are not awaited one by one) and downloads prefetched (all read requests
-sent ahead), so a big file moves at the speed of the link rather than of its round trips.
+sent ahead), so a big file moves at the speed of the link rather than of its round trips. What has arrived
+and is not read yet stays within the session's window (``WINDOW_SIZE``): the server waits for the reader, so
+a slow reader holds no more than that.
 """
 
 from __future__ import annotations
