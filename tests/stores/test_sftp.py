@@ -34,6 +34,8 @@ from tests.stores import sftp_server
 from tests.stores.sftp_server import SFTPServer
 
 MiB = 1024 * 1024
+#: OpenSSH's largest read and write (its limits@openssh.com answer): 256 KiB less 1 KiB of headers.
+OPENSSH_REQUEST = 255 * 1024
 
 # -- fixtures -----------------------------------------------------------------------------------------
 
@@ -309,7 +311,7 @@ def test_file_sizes_around_a_read_request(server: SFTPServer, root: str, tmp_pat
     """Small files are read in one request without a stat; bigger ones go on with prefetched requests."""
     src = tmp_path / "src"
     src.mkdir()
-    sizes = (0, 1, 32767, 32768, 32769, 65536, 100_003)
+    sizes = (0, 1, 32767, 32768, 32769, 65536, 100_003, OPENSSH_REQUEST - 1, OPENSSH_REQUEST, OPENSSH_REQUEST + 1)
     for size in sizes:
         (src / f"f{size}").write_bytes(os.urandom(size))
     repo = _repo(root)
@@ -318,6 +320,73 @@ def test_file_sizes_around_a_read_request(server: SFTPServer, root: str, tmp_pat
     for size in sizes:
         with repo._open_remote(f"f{size}") as chunks:
             assert b"".join(chunks) == (src / f"f{size}").read_bytes()
+    repo.close()
+
+
+def _sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """The read and write requests sent from here on, as (kind, bytes)."""
+    from paramiko.sftp import CMD_READ, CMD_WRITE  # type: ignore[import-untyped]
+
+    sent: list[tuple[str, int]] = []
+    real = paramiko.SFTPClient._async_request
+
+    def spy(self: Any, fileobj: Any, t: int, *args: Any) -> Any:
+        if t == CMD_READ:
+            sent.append(("read", int(args[2])))
+        elif t == CMD_WRITE:
+            sent.append(("write", len(args[2])))
+        return real(self, fileobj, t, *args)
+
+    monkeypatch.setattr(paramiko.SFTPClient, "_async_request", spy)
+    return sent
+
+
+def test_requests_are_as_big_as_the_server_allows(
+    server: SFTPServer, root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenSSH answers limits@openssh.com with 255 KiB reads and writes: requests of that size, not paramiko's
+    32 KiB, carry a big file both ways (an eighth of the requests)."""
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(3 * MiB + 5))
+    sent = _sent(monkeypatch)
+    repo = _repo(root)
+    repo.log_artifact(big)
+    writes = [n for kind, n in sent if kind == "write"]
+    assert max(writes) == OPENSSH_REQUEST and sum(writes) == 3 * MiB + 5
+    sent.clear()
+    (tmp_path / "dst").mkdir()
+    got = Path(repo.download_artifacts("big.bin", tmp_path / "dst"))
+    assert got.read_bytes() == big.read_bytes()
+    reads = [n for kind, n in sent if kind == "read"]
+    # The first read, the prefetched rest, and the one that finds the end.
+    assert max(reads) == OPENSSH_REQUEST and len(reads) <= -(-(3 * MiB + 5) // OPENSSH_REQUEST) + 2
+    repo.close()
+
+
+def test_a_server_without_limits_gets_32_kib_requests(
+    server: SFTPServer, root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server without OpenSSH's limits extension answers "unsupported" (as OpenSSH answers an unknown one):
+    requests stay at paramiko's 32 KiB, which every server takes, and the file moves whole."""
+    from paramiko.sftp import CMD_EXTENDED
+
+    real = paramiko.SFTPClient._request
+
+    def without_limits(self: Any, t: int, *args: Any) -> Any:
+        if t == CMD_EXTENDED and args[0] == "limits@openssh.com":
+            return real(self, t, "no-such-extension@example.com")  # the server's own "unsupported"
+        return real(self, t, *args)
+
+    monkeypatch.setattr(paramiko.SFTPClient, "_request", without_limits)
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(MiB + 7))
+    sent = _sent(monkeypatch)
+    repo = _repo(root)
+    repo.log_artifact(big)
+    (tmp_path / "dst").mkdir()
+    got = Path(repo.download_artifacts("big.bin", tmp_path / "dst"))
+    assert got.read_bytes() == big.read_bytes()
+    assert max(n for _, n in sent) == 32768 and len(sent) >= 2 * (MiB // 32768)
     repo.close()
 
 
