@@ -19,9 +19,8 @@ that connection) from a small pool, at most ``max_sessions`` of them (OpenSSH al
 Uploads are pipelined (writes are not awaited one by one) and downloads prefetched (all read requests
 sent ahead), so a big file moves at the speed of the link rather than of its round trips. Requests carry up
 to 255 KiB where the server's limits (OpenSSH's ``limits@openssh.com``, asked once per connection) allow,
-else paramiko's 32 KiB. What has arrived
-and is not read yet stays within the session's window (``WINDOW_SIZE``): the server waits for the reader, so
-a slow reader holds no more than that.
+else paramiko's 32 KiB. What has arrived and is not read yet stays within the session's window
+(``WINDOW_SIZE``): the server waits for the reader, so a slow reader holds no more than that.
 """
 
 from __future__ import annotations
@@ -68,7 +67,7 @@ WINDOW_SIZE = 8 * 1024 * 1024
 #: which every server serves.
 READ_REQUEST = 32768
 #: Bytes per request, at most, to a server whose limits (OpenSSH's ``limits@openssh.com``) allow more:
-#: OpenSSH's own largest read. A eighth of the requests and answers of 32 KiB ones: 200 MB moved in about
+#: OpenSSH's own largest read. An eighth of the requests and answers of 32 KiB ones: 200 MB moved in about
 #: half the client CPU on loopback.
 MAX_REQUEST = 255 * 1024
 #: The largest SSH packet we take on a session: one answer of ``MAX_REQUEST`` bytes fits in one.
