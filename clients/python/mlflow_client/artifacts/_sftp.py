@@ -14,11 +14,11 @@ the config's ``UserKnownHostsFile`` or ``MLFLOW_CLIENT_SFTP_KNOWN_HOSTS``: an un
 ``MLFLOW_CLIENT_SFTP_ACCEPT_UNKNOWN_HOSTS`` is true (unsafe; logged as a warning). ``~`` is the ``HOME`` of
 the moment of connecting.
 
-One SSH connection carries every transfer: each worker thread borrows its own SFTP session (a channel of
-that connection) from a small pool, at most ``max_sessions`` of them (OpenSSH allows 10 per connection).
-Uploads are pipelined (writes are not awaited one by one) and downloads prefetched (all read requests
-sent ahead), so a big file moves at the speed of the link rather than of its round trips. Requests carry up
-to 255 KiB where the server's limits (OpenSSH's ``limits@openssh.com``, asked once per connection) allow,
+One SSH connection carries every transfer: each worker thread borrows its own SFTP session (a channel of that
+connection) from a small pool, at most ``max_sessions`` of them (OpenSSH allows 10 per connection). Uploads
+are pipelined (writes are not awaited one by one) and downloads prefetched (all read requests sent ahead), so
+a big file moves at the speed of the link rather than of its round trips. Requests carry up to 255 KiB where
+the server's limits (OpenSSH's ``limits@openssh.com``, asked by the first sessions of each connection) allow,
 else paramiko's 32 KiB. What has arrived and is not read yet stays within the session's window
 (``WINDOW_SIZE``): the server waits for the reader, so a slow reader holds no more than that.
 """
@@ -160,7 +160,9 @@ class _Sessions:
         self._idle: list[Any] = []
         self._lent = 0
         self._generation = 0
-        self._request_size = (-1, READ_REQUEST)  # (generation, bytes): asked once per connection
+        # (generation, bytes): asked by each session opened before the connection's first answer came (a
+        # round trip each, made alongside the session's own), then kept until the connection is replaced.
+        self._request_size = (-1, READ_REQUEST)
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Any]:
