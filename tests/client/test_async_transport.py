@@ -66,7 +66,7 @@ async def default_experiment(t: AsyncHttpTransport) -> dict[str, Any]:
 
 @pytest.fixture
 def no_proxies(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUEST_METHOD"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
     yield monkeypatch
@@ -201,6 +201,20 @@ def test_tls_with_a_ca_bundle_an_unknown_ca_and_insecure(certs: Certs) -> None:
         assert stub.httpd.requests["getExperiment"] == 2  # the failed handshake was not retried into a request
 
 
+def test_tls_with_requests_ca_bundle_when_no_server_cert_path_is_set(certs: Certs, tmp_path: Path) -> None:
+    other = issue_certs(tmp_path)  # another CA, which did not sign the server's certificate
+    with StubServer(tls_cert=certs.server_cert, tls_key=certs.server_key) as stub:
+
+        async def get(**settings: Any) -> dict[str, Any]:
+            async with make(stub.url, [], max_retries=0, **settings) as t:
+                return await default_experiment(t)
+
+        assert run(lambda: get(requests_ca_bundle=certs.ca))["experiment"]["experiment_id"] == "0"
+        assert run(lambda: get(curl_ca_bundle=certs.ca))["experiment"]["experiment_id"] == "0"
+        with pytest.raises(ConnectionFailed, match="certificate verify failed"):
+            run(lambda: get(requests_ca_bundle=certs.ca, server_cert_path=other.ca))  # this one wins
+
+
 def test_mutual_tls_sends_the_client_certificate(certs: Certs) -> None:
     with StubServer(tls_cert=certs.server_cert, tls_key=certs.server_key, tls_client_ca=certs.ca) as stub:
 
@@ -304,7 +318,8 @@ def test_redirects_are_not_followed_when_disallowed() -> None:
 
 def test_http_proxy_and_no_proxy_from_the_environment(no_proxies: pytest.MonkeyPatch) -> None:
     async def get(url: str) -> bytes:
-        async with make(url, max_retries=0) as t:
+        # The process's environment, read the default way (as AsyncMlflowClient() reads it).
+        async with AsyncHttpTransport(url, Settings.from_env(max_retries=0)) as t:
             return await t.request("GET", GET_EXPERIMENT, params=[("experiment_id", "0")])
 
     with ScriptedServer(ok(b'{"via": "proxy"}')) as proxy, ScriptedServer(ok(b'{"via": "direct"}')) as server:
@@ -373,17 +388,17 @@ def test_a_temporarily_unavailable_server_is_reported_with_its_status(stub: Stub
 
 
 def test_an_unreachable_proxy_is_a_refused_connection_and_says_nothing_secret(
-    no_proxies: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     import logging
 
     from tests.real_server import free_port
 
     caplog.set_level(logging.DEBUG)
-    no_proxies.setenv("HTTP_PROXY", f"http://carol:pr0xy-s3cret@127.0.0.1:{free_port()}")
+    proxy = f"http://carol:pr0xy-s3cret@127.0.0.1:{free_port()}"
 
     async def go() -> None:
-        async with make("http://mlflow.invalid:5000", [], max_retries=0) as t:
+        async with make("http://mlflow.invalid:5000", [], max_retries=0, http_proxy=proxy) as t:
             await t.request("GET", GET_EXPERIMENT)
 
     with pytest.raises(ConnectionFailed) as info:

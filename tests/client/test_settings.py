@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from mlflow_client._settings import ENV_VARS, Settings, env_var_table
@@ -169,6 +170,31 @@ def test_repr_and_str_hide_password_and_token() -> None:
     assert "password=None" in repr(Settings())
 
 
+def test_proxy_and_ca_bundle_variables_are_read_as_requests_reads_them() -> None:
+    env = {
+        "HTTP_PROXY": "http://upper:3128",
+        "http_proxy": "http://lower:3128",
+        "HTTPS_PROXY": "http://tls:3128",
+        "https_proxy": "",  # empty: unset, so the uppercase one counts
+        "all_proxy": "socks5://all:1080",
+        "NO_PROXY": "localhost,.corp",
+        "CURL_CA_BUNDLE": "/etc/curl.pem",
+    }
+    s = Settings.from_env(env)
+    assert (s.http_proxy, s.https_proxy, s.all_proxy) == ("http://lower:3128", "http://tls:3128", "socks5://all:1080")
+    assert s.no_proxy == "localhost,.corp" and s.ca_bundle == "/etc/curl.pem"
+    assert Settings.from_env({**env, "REQUESTS_CA_BUNDLE": "/etc/req.pem"}).ca_bundle == "/etc/req.pem"
+    cgi = Settings.from_env({"HTTP_PROXY": "http://from-a-header:1", "REQUEST_METHOD": "GET"})
+    assert cgi.http_proxy is None  # httpoxy: in CGI, HTTP_PROXY is the request's "Proxy:" header
+    assert Settings.from_env({"http_proxy": "http://set-by-hand:1", "REQUEST_METHOD": "GET"}).http_proxy is not None
+    assert Settings.from_env({}, https_proxy="http://given:1").https_proxy == "http://given:1"
+
+
+def test_repr_hides_proxy_urls_which_may_hold_credentials() -> None:
+    s = Settings.from_env({"HTTPS_PROXY": f"http://carol:{PASSWORD}@proxy:3128", "NO_PROXY": "localhost"})
+    assert PASSWORD not in repr(s) and "https_proxy='***'" in repr(s) and "no_proxy='localhost'" in repr(s)
+
+
 def test_settings_are_immutable_and_changes_are_validated() -> None:
     s = Settings()
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -185,3 +211,32 @@ def test_env_var_table_lists_every_variable_with_its_default() -> None:
     assert "| `MLFLOW_HTTP_REQUEST_MAX_RETRIES` | `7` |" in table
     assert "| `MLFLOW_TRACKING_INSECURE_TLS` | `false` |" in table
     assert "| `MLFLOW_HTTP_REQUEST_BACKOFF_JITTER` | `1.0` |" in table
+
+
+def test_only_the_settings_module_reads_the_environment() -> None:
+    """DESIGN: configuration is resolved in one module. The one other reader is ``_databricks`` (the
+    ``DATABRICKS_*`` variables and config file, resolved once per client). Reading through a library
+    (urllib's or requests' proxy scans, httpx's ``trust_env``) counts too."""
+    import ast
+
+    import mlflow_client
+
+    package = Path(mlflow_client.__file__).parent
+    readers = {"getenv", "environ", "getproxies", "getproxies_environment", "get_environ_proxies", "environb"}
+    found: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package).as_posix()
+        if rel in ("_settings.py", "_databricks.py") or rel.startswith("_generated/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), rel)):
+            if isinstance(node, ast.Attribute) and node.attr in readers:
+                found.append(f"{rel}:{node.lineno} {node.attr}")
+            elif isinstance(node, ast.Name) and node.id in readers and not isinstance(node.ctx, ast.Store):
+                found.append(f"{rel}:{node.lineno} {node.id}")
+            if (
+                isinstance(node, ast.keyword)
+                and node.arg == "trust_env"
+                and not (isinstance(node.value, ast.Constant) and node.value.value is False)
+            ):
+                found.append(f"{rel}:{node.value.lineno} trust_env")
+    assert found == []

@@ -634,6 +634,23 @@ def test_tls_with_ca_bundle_from_the_environment(tls_url: str, certs: Certs) -> 
         get_default_experiment(t)
 
 
+def test_tls_with_requests_ca_bundle_as_mlflows_client_reads_it(tls_url: str, certs: Certs, tmp_path: Path) -> None:
+    """MLflow's client (requests) verifies with REQUESTS_CA_BUNDLE, else CURL_CA_BUNDLE, when
+    MLFLOW_TRACKING_SERVER_CERT_PATH is unset; so do we."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        with HttpTransport(tls_url, Settings.from_env({name: certs.ca})) as t:
+            assert get_default_experiment(t)["experiment"]["experiment_id"] == "0"
+    other = issue_certs(tmp_path)  # another CA, which did not sign the server's certificate
+    wrong = {"REQUESTS_CA_BUNDLE": certs.ca, "MLFLOW_TRACKING_SERVER_CERT_PATH": other.ca}
+    with HttpTransport(tls_url, Settings.from_env(wrong, max_retries=0)) as t, pytest.raises(ConnectionFailed) as info:
+        get_default_experiment(t)  # MLFLOW_TRACKING_SERVER_CERT_PATH wins, as in MLflow
+    assert "certificate verify failed" in str(info.value)
+    with pytest.raises(ConfigurationError, match="REQUESTS_CA_BUNDLE"):
+        HttpTransport(tls_url, Settings.from_env({"REQUESTS_CA_BUNDLE": str(tmp_path / "missing.pem")}))
+    with pytest.raises(ConfigurationError, match="CURL_CA_BUNDLE"):
+        HttpTransport(tls_url, Settings.from_env({"CURL_CA_BUNDLE": str(tmp_path / "missing.pem")}))
+
+
 def test_tls_default_verification_rejects_an_unknown_ca(tls_url: str) -> None:
     waits: list[float] = []
     with make(tls_url, waits) as t, pytest.raises(ConnectionFailed) as info:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from mlflow_client._proxies import proxy_for
 from mlflow_client._settings import Settings
 from mlflow_client._transport import HttpTransport
 from mlflow_client.exceptions import ConnectionFailed, MlflowConnectionError, RequestTimeout, RestException
@@ -23,12 +23,9 @@ def make(url: str, **settings: object) -> HttpTransport:
     return HttpTransport(url, Settings.from_env({}, **settings))
 
 
-@pytest.fixture
-def no_proxies(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-    yield monkeypatch
+def make_in(environ: dict[str, str], url: str, **settings: object) -> HttpTransport:
+    """A transport whose settings come from ``environ`` (as if it were the process's environment)."""
+    return HttpTransport(url, Settings.from_env(environ, **settings))
 
 
 # -- keep-alive ------------------------------------------------------------------------------------
@@ -159,10 +156,13 @@ def test_redirects_are_not_followed_when_disallowed() -> None:
 # -- proxies from the environment ------------------------------------------------------------------
 
 
-def test_http_proxy_from_the_environment_is_used(no_proxies: pytest.MonkeyPatch) -> None:
+def test_http_proxy_from_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     with ScriptedServer(ok(b'{"experiment": {"experiment_id": "0"}}', "Content-Type: application/json")) as proxy:
-        no_proxies.setenv("HTTP_PROXY", proxy.url.replace("://", "://carol:pr0xy-pw@"))
-        with make("http://mlflow.invalid:5000", max_retries=0) as t:
+        for name in ("http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy", "REQUEST_METHOD"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url.replace("://", "://carol:pr0xy-pw@"))
+        # The process's environment, read the default way (as MlflowClient() reads it).
+        with HttpTransport("http://mlflow.invalid:5000", Settings.from_env(max_retries=0)) as t:
             try:
                 body = t.request("GET", GET_EXPERIMENT, params=[("experiment_id", "0")])
             except MlflowConnectionError as err:
@@ -173,30 +173,64 @@ def test_http_proxy_from_the_environment_is_used(no_proxies: pytest.MonkeyPatch)
     assert request.header("Proxy-Authorization") == "Basic " + base64.b64encode(b"carol:pr0xy-pw").decode()
 
 
-def test_all_proxy_is_used_when_no_scheme_proxy_is_set(no_proxies: pytest.MonkeyPatch) -> None:
-    with ScriptedServer(ok(b"{}")) as proxy:
-        no_proxies.setenv("ALL_PROXY", proxy.url)
-        with make("http://mlflow.invalid:5000", max_retries=0) as t:
-            t.request("GET", GET_EXPERIMENT)
+def test_all_proxy_is_used_when_no_scheme_proxy_is_set() -> None:
+    with (
+        ScriptedServer(ok(b"{}")) as proxy,
+        make_in({"ALL_PROXY": proxy.url}, "http://mlflow.invalid:5000", max_retries=0) as t,
+    ):
+        t.request("GET", GET_EXPERIMENT)
     assert len(proxy.requests) == 1
 
 
-def test_no_proxy_from_the_environment_bypasses_the_proxy(no_proxies: pytest.MonkeyPatch) -> None:
+def test_the_lowercase_proxy_variable_wins_and_a_proxy_may_have_no_scheme() -> None:
+    with ScriptedServer(ok(b'{"via": "lower"}')) as lower, ScriptedServer(ok(b'{"via": "upper"}')) as upper:
+        environ = {"http_proxy": lower.url.removeprefix("http://"), "HTTP_PROXY": upper.url}
+        with make_in(environ, "http://mlflow.invalid:5000", max_retries=0) as t:
+            assert t.request("GET", GET_EXPERIMENT) == b'{"via": "lower"}'
+    assert len(lower.requests) == 1 and upper.requests == []
+
+
+def test_http_proxy_is_not_read_in_a_cgi_script() -> None:
+    """In CGI, HTTP_PROXY comes from the request's "Proxy:" header (httpoxy): as urllib and requests do,
+    it is not read when REQUEST_METHOD is set; the lowercase name still is."""
     with ScriptedServer(ok(b"{}")) as proxy, ScriptedServer(ok(b'{"direct": true}')) as server:
-        no_proxies.setenv("HTTP_PROXY", proxy.url)
-        no_proxies.setenv("NO_PROXY", "127.0.0.1")
-        with make(server.url, max_retries=0) as t:
-            body = t.request("GET", GET_EXPERIMENT)
-    assert body == b'{"direct": true}'
-    assert proxy.requests == [] and len(server.requests) == 1
+        with make_in({"HTTP_PROXY": proxy.url, "REQUEST_METHOD": "GET"}, server.url, max_retries=0) as t:
+            assert t.request("GET", GET_EXPERIMENT) == b'{"direct": true}'
+        assert proxy.requests == []
+        with make_in({"http_proxy": proxy.url, "REQUEST_METHOD": "GET"}, "http://mlflow.invalid:5000") as t:
+            t.request("GET", GET_EXPERIMENT)
+        assert len(proxy.requests) == 1
 
 
-def test_an_unreachable_proxy_is_a_refused_connection_and_says_nothing_secret(no_proxies: pytest.MonkeyPatch) -> None:
+def test_no_proxy_from_the_environment_bypasses_the_proxy() -> None:
+    with ScriptedServer(ok(b"{}")) as proxy, ScriptedServer(respond=lambda _: ok(b'{"direct": true}')) as server:
+        for no_proxy in ("127.0.0.1", "example.org, 127.0.0.1", "*"):
+            with make_in({"HTTP_PROXY": proxy.url, "NO_PROXY": no_proxy}, server.url, max_retries=0) as t:
+                assert t.request("GET", GET_EXPERIMENT) == b'{"direct": true}'
+        assert proxy.requests == [] and len(server.requests) == 3
+        with make_in({"HTTP_PROXY": proxy.url, "NO_PROXY": "other.invalid"}, "http://mlflow.invalid:5000") as t:
+            t.request("GET", GET_EXPERIMENT)
+        assert len(proxy.requests) == 1
+
+
+def test_no_proxy_matches_hosts_and_domain_suffixes_by_urllibs_rules() -> None:
+    s = Settings(https_proxy="proxy.corp:3128", all_proxy="socks5://all.corp:1080", no_proxy="corp.example, .internal")
+    assert proxy_for(s, "https://mlflow.example.com/api") == "http://proxy.corp:3128"  # no scheme: http://
+    assert proxy_for(s, "http://mlflow.example.com/api") == "socks5://all.corp:1080"  # no HTTP_PROXY: ALL_PROXY
+    for direct in ("https://corp.example", "https://ml.corp.example:8443/x", "https://a.b.internal", "http://internal"):
+        assert proxy_for(s, direct) is None, direct
+    assert proxy_for(s, "https://notcorp.example") == "http://proxy.corp:3128"  # a suffix matches at a dot only
+    assert proxy_for(s.with_changes(no_proxy="*"), "https://anywhere.example") is None
+    assert proxy_for(s.with_changes(no_proxy="::1"), "http://[::1]:5000/") is None
+    assert proxy_for(Settings(), "https://mlflow.example.com") is None
+
+
+def test_an_unreachable_proxy_is_a_refused_connection_and_says_nothing_secret() -> None:
     from tests.real_server import free_port
 
-    no_proxies.setenv("HTTP_PROXY", f"http://carol:pr0xy-pw@127.0.0.1:{free_port()}")
+    environ = {"HTTP_PROXY": f"http://carol:pr0xy-pw@127.0.0.1:{free_port()}"}
     waits: list[float] = []
-    settings = Settings.from_env({}, max_retries=2, backoff_jitter=0)
+    settings = Settings.from_env(environ, max_retries=2, backoff_jitter=0)
     with (
         HttpTransport("http://mlflow.invalid:5000", settings, sleep=waits.append) as t,
         pytest.raises(ConnectionFailed) as info,

@@ -133,21 +133,22 @@ def test_credentials_follow_mlflows_order(monkeypatch: pytest.MonkeyPatch) -> No
     assert "azure-identity" in info.value.message and info.value.error_code == "UNAUTHENTICATED"
 
 
-def test_proxy_variables_are_read_once_for_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
-    """requests would scan the environment at every request; the repository applies it once, per endpoint."""
-    for name in ("https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/my-ca.pem")
-    settings = Settings(azure_storage_access_key="YWNjZXNza2V5")
-    repo = AzureBlobArtifactRepository("wasbs://c@acct.blob.core.windows.net/p", settings=settings)
+def test_proxy_variables_are_read_once_for_the_endpoint() -> None:
+    """requests would scan the environment at every request; the repository applies the settings' proxy
+    and CA bundle once, per endpoint."""
+    environ = {
+        "AZURE_STORAGE_ACCESS_KEY": "YWNjZXNza2V5",
+        "HTTPS_PROXY": "http://proxy.invalid:3128",
+        "REQUESTS_CA_BUNDLE": "/etc/my-ca.pem",
+    }
+    repo = AzureBlobArtifactRepository("wasbs://c@acct.blob.core.windows.net/p", settings=Settings.from_env(environ))
     repo._service()
     assert repo._session.trust_env is False and repo._session.verify == "/etc/my-ca.pem"
     assert repo._session.proxies.get("https") == "http://proxy.invalid:3128"
-    monkeypatch.setenv("NO_PROXY", ".blob.core.windows.net")
-    other = AzureBlobArtifactRepository("wasbs://c@acct.blob.core.windows.net/p", settings=settings)
+    bypassed = Settings.from_env({**environ, "NO_PROXY": ".blob.core.windows.net"})
+    other = AzureBlobArtifactRepository("wasbs://c@acct.blob.core.windows.net/p", settings=bypassed)
     other._service()
-    assert "https" not in other._session.proxies
+    assert "https" not in other._session.proxies and other._session.verify == "/etc/my-ca.pem"
     repo.close()
     other.close()
     assert repo._session is None  # closed, and built again on next use

@@ -100,6 +100,7 @@ class AsyncHttpTransport:
 
     def _new_client(self, settings: Settings) -> httpx.AsyncClient:
         from ._http_core import ssl_context_from_settings
+        from ._proxies import proxy_for
         from ._transport import _tls_configured
 
         lib = _import_httpx()
@@ -110,7 +111,10 @@ class AsyncHttpTransport:
             limits=lib.Limits(max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency),
             follow_redirects=settings.allow_redirects,
             max_redirects=MAX_REDIRECTS,
-            trust_env=True,  # HTTP(S)_PROXY, ALL_PROXY, NO_PROXY, as the sync transport reads them
+            # The settings' proxy for the server's URL, as the sync transport routes it; httpx reads no variable
+            # (a redirect to another host keeps this choice, where the sync transport decides per host).
+            proxy=proxy_for(settings, self._core.base_url),
+            trust_env=False,
         )
         return client
 

@@ -314,34 +314,41 @@ def auth_from_settings(settings: Settings) -> BasicAuth | BearerAuth | None:
 # -- TLS ----------------------------------------------------------------------------------------------
 
 
-def ssl_context_from_settings(settings: Settings) -> ssl.SSLContext:
-    """The TLS context for ``https`` URLs: certifi's CA bundle (as requests and so MLflow use), or the
-    bundle or folder in ``MLFLOW_TRACKING_SERVER_CERT_PATH``, or no verification with
-    ``MLFLOW_TRACKING_INSECURE_TLS``; plus the client certificate of ``MLFLOW_TRACKING_CLIENT_CERT_PATH``."""
+def _verifying_context(path: str, variable: str) -> ssl.SSLContext:
+    """A context verifying against the CA bundle file or folder at ``path``, which ``variable`` named."""
     import os.path
     import ssl
 
+    folder = os.path.isdir(path)
     try:
-        if settings.insecure_tls:
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        elif settings.server_cert_path is not None:
-            path = settings.server_cert_path
-            ctx = ssl.create_default_context(
-                cafile=None if os.path.isdir(path) else path, capath=path if os.path.isdir(path) else None
-            )
-        else:
-            try:
-                import certifi
-            except ImportError:  # not a dependency of ours: without it, the system's CAs
-                ctx = ssl.create_default_context()
-            else:
-                ctx = ssl.create_default_context(cafile=certifi.where())
+        return ssl.create_default_context(cafile=None if folder else path, capath=path if folder else None)
     except (OSError, ssl.SSLError) as err:
-        raise ConfigurationError(
-            f"cannot load the CA bundle in MLFLOW_TRACKING_SERVER_CERT_PATH={settings.server_cert_path!r}: {err}"
-        ) from err
+        raise ConfigurationError(f"cannot load the CA bundle in {variable}={path!r}: {err}") from err
+
+
+def ssl_context_from_settings(settings: Settings) -> ssl.SSLContext:
+    """The TLS context for ``https`` URLs: certifi's CA bundle (as requests and so MLflow use), or the
+    bundle or folder in ``MLFLOW_TRACKING_SERVER_CERT_PATH``, else in ``REQUESTS_CA_BUNDLE`` or
+    ``CURL_CA_BUNDLE`` (which requests reads when MLflow passes no bundle), or no verification with
+    ``MLFLOW_TRACKING_INSECURE_TLS``; plus the client certificate of ``MLFLOW_TRACKING_CLIENT_CERT_PATH``."""
+    import ssl
+
+    if settings.insecure_tls:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    elif settings.server_cert_path is not None:
+        ctx = _verifying_context(settings.server_cert_path, "MLFLOW_TRACKING_SERVER_CERT_PATH")
+    elif settings.ca_bundle is not None:
+        name = "REQUESTS_CA_BUNDLE" if settings.requests_ca_bundle else "CURL_CA_BUNDLE"
+        ctx = _verifying_context(settings.ca_bundle, name)
+    else:
+        try:
+            import certifi
+        except ImportError:  # not a dependency of ours: without it, the system's CAs
+            ctx = ssl.create_default_context()
+        else:
+            ctx = ssl.create_default_context(cafile=certifi.where())
     if settings.client_cert_path is not None:
         try:
             ctx.load_cert_chain(settings.client_cert_path)

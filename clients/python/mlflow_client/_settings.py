@@ -40,6 +40,8 @@ class EnvVar(NamedTuple):
     default: object
     description: str
     secret: bool = False
+    #: The lowercase name is read too, and wins when set (as curl, requests and urllib read proxy variables).
+    lowercase: bool = False
 
 
 ENV_VARS: tuple[EnvVar, ...] = (
@@ -87,6 +89,46 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "client_cert_path",
         None,
         "PEM file with the client certificate and its key, for mutual TLS.",
+    ),
+    EnvVar(
+        "REQUESTS_CA_BUNDLE",
+        "requests_ca_bundle",
+        None,
+        "CA bundle (PEM file or folder) for https:// servers and wasbs:// / gs:// stores when "
+        "MLFLOW_TRACKING_SERVER_CERT_PATH is unset, as requests (so MLflow) reads it.",
+    ),
+    EnvVar("CURL_CA_BUNDLE", "curl_ca_bundle", None, "The same, read when REQUESTS_CA_BUNDLE is unset."),
+    EnvVar(
+        "HTTP_PROXY",
+        "http_proxy",
+        None,
+        "Proxy for http:// URLs (`http_proxy` too, which wins; ignored when REQUEST_METHOD is set, as in CGI). "
+        "Never logged or shown: it may hold credentials.",
+        secret=True,
+        lowercase=True,
+    ),
+    EnvVar(
+        "HTTPS_PROXY",
+        "https_proxy",
+        None,
+        "Proxy for https:// URLs (`https_proxy` too, which wins). Never logged or shown.",
+        secret=True,
+        lowercase=True,
+    ),
+    EnvVar(
+        "ALL_PROXY",
+        "all_proxy",
+        None,
+        "Proxy for URLs whose scheme has none (`all_proxy` too, which wins). Never logged or shown.",
+        secret=True,
+        lowercase=True,
+    ),
+    EnvVar(
+        "NO_PROXY",
+        "no_proxy",
+        None,
+        "Comma-separated hosts and domain suffixes reached without a proxy, `*` for all (`no_proxy` too, which wins).",
+        lowercase=True,
     ),
     EnvVar(
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
@@ -360,6 +402,12 @@ class Settings:
     insecure_tls: bool = False
     server_cert_path: str | None = None
     client_cert_path: str | None = None
+    requests_ca_bundle: str | None = None
+    curl_ca_bundle: str | None = None
+    http_proxy: str | None = None
+    https_proxy: str | None = None
+    all_proxy: str | None = None
+    no_proxy: str | None = None
     max_retries: int = 7
     backoff_factor: float = 2.0
     backoff_jitter: float = 1.0
@@ -408,8 +456,8 @@ class Settings:
             if overrides.get(var.field) is not None:
                 values[var.field] = overrides[var.field]
                 continue
-            raw = env.get(var.name)
-            if raw is not None and raw.strip() != "":
+            raw = _raw(env, var)
+            if raw is not None:
                 values[var.field] = _PARSERS.get(var.field, _parse_str)(raw, var.name)
         if "spool_dir" not in values:
             values["spool_dir"] = default_spool_dir(env)
@@ -419,6 +467,11 @@ class Settings:
     def spool_folder(self) -> str:
         """The spool's folder: ``spool_dir``, else the per-user cache folder of this environment."""
         return self.spool_dir or default_spool_dir(os.environ)
+
+    @property
+    def ca_bundle(self) -> str | None:
+        """The CA bundle requests would verify with: ``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE``."""
+        return self.requests_ca_bundle or self.curl_ca_bundle
 
     def transfer_timeout(self, default: float | None) -> float | None:
         """Seconds one artifact store request may take: the variable's value, ``None`` (no limit) for -1,
@@ -523,6 +576,12 @@ _STRING_FIELDS = (
     "token",
     "server_cert_path",
     "client_cert_path",
+    "requests_ca_bundle",
+    "curl_ca_bundle",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
     "spool_dir",
     "s3_endpoint_url",
     "aws_ca_bundle",
@@ -531,6 +590,19 @@ _STRING_FIELDS = (
     "azure_storage_access_key",
     "sftp_known_hosts",
 )
+
+
+def _raw(env: Mapping[str, str], var: EnvVar) -> str | None:
+    """The variable's text, ``None`` when unset or empty; a set lowercase twin wins. ``HTTP_PROXY`` is not
+    read when ``REQUEST_METHOD`` is set: a CGI script would take it from the request's ``Proxy:`` header."""
+    names = (var.name.lower(), var.name) if var.lowercase else (var.name,)
+    for name in names:
+        if name == "HTTP_PROXY" and "REQUEST_METHOD" in env:
+            continue
+        raw = env.get(name)
+        if raw is not None and raw.strip() != "":
+            return raw
+    return None
 
 
 def default_spool_dir(environ: Mapping[str, str]) -> str:

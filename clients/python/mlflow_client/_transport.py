@@ -37,6 +37,7 @@ from ._http_core import (
     find_tls_error,
     ssl_context_from_settings,
 )
+from ._proxies import proxy_for
 from ._settings import Settings
 from .exceptions import RestException, error_from_response
 
@@ -151,11 +152,9 @@ class _Urllib3Answer:
 
 class Urllib3Adapter:
     """urllib3 under the transport. ``pool_manager`` is an escape hatch: a ``urllib3.PoolManager`` you
-    configured and close yourself (proxies from the environment then are yours to mount, too)."""
+    configured and close yourself (the settings' proxies then are yours to mount, too)."""
 
     def __init__(self, core: HttpCore, pool_manager: urllib3.PoolManager | None = None) -> None:
-        import urllib.request
-
         import urllib3
 
         self._urllib3 = urllib3
@@ -178,8 +177,8 @@ class Urllib3Adapter:
             raise_on_status=False,
             respect_retry_after_header=False,
         )
-        # The environment's proxies, read once (as requests and MLflow read the same variables).
-        self._proxies = {} if pool_manager is not None else urllib.request.getproxies_environment()
+        # HTTP(S)_PROXY, ALL_PROXY and NO_PROXY as Settings read them (the variables requests and MLflow read).
+        self._settings: Settings | None = settings if pool_manager is None else None
         self._proxy_managers: dict[str, urllib3.ProxyManager] = {}
         self._route: dict[tuple[str, str], urllib3.PoolManager] = {}
 
@@ -207,28 +206,22 @@ class Urllib3Adapter:
             manager.clear()
 
     def _manager_for(self, url: str) -> urllib3.PoolManager:
-        """Direct, or through the proxy the environment names for this scheme and host."""
-        if not self._proxies:
+        """Direct, or through the proxy the settings name for this scheme and host."""
+        s = self._settings
+        if s is None or (s.http_proxy is None and s.https_proxy is None and s.all_proxy is None):
             return self._manager
         scheme, _, rest = url.partition("://")
         host = rest.split("/", 1)[0].rpartition("@")[2]
         manager = self._route.get((scheme, host))
         if manager is None:
-            import urllib.request
-
-            proxy = self._proxies.get(scheme) or self._proxies.get("all")
-            hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-            bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # not in typeshed
-            direct = proxy is None or bypass(hostname, self._proxies)
-            manager = self._manager if proxy is None or direct else self._proxy_manager(proxy)
+            proxy = proxy_for(s, url)
+            manager = self._manager if proxy is None else self._proxy_manager(proxy)
             self._route[(scheme, host)] = manager
         return manager
 
     def _proxy_manager(self, proxy: str) -> urllib3.ProxyManager:
         from ._http_core import split_credentials
 
-        if "://" not in proxy:
-            proxy = "http://" + proxy
         manager = self._proxy_managers.get(proxy)
         if manager is None:
             url, credentials = split_credentials(proxy)

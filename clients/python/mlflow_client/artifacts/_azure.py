@@ -34,7 +34,7 @@ from ..entities import FileInfo
 from ..exceptions import REDACTED, MlflowConnectionError, MlflowException
 from . import ArtifactRepository
 from ._common import CHUNK_SIZE, Progress, check_relative, join_remote, write_atomically
-from ._requests import mount, pooled_adapter, resolve_environment_once
+from ._requests import apply_settings, mount, pooled_adapter
 
 if TYPE_CHECKING:
     from .._settings import Settings
@@ -237,7 +237,7 @@ class AzureBlobArtifactRepository(ArtifactRepository):
                 f"Could not set up the Azure Blob client for {self.display_uri}: {self._scrub(_first_line(err))}",
                 error_code="INVALID_PARAMETER_VALUE",
             ) from None
-        resolve_environment_once(session, client.url)
+        apply_settings(session, client.url, self.settings)
         self._session = session
         return client
 

@@ -27,7 +27,7 @@ from ..entities import FileInfo
 from ..exceptions import MlflowConnectionError, MlflowException
 from . import ArtifactRepository
 from ._common import CHUNK_SIZE, Progress, check_relative, join_remote, write_atomically
-from ._requests import mount, pooled_adapter, resolve_environment_once
+from ._requests import apply_settings, mount, pooled_adapter
 
 if TYPE_CHECKING:
     from .._settings import Settings
@@ -161,9 +161,9 @@ class GCSArtifactRepository(ArtifactRepository):
 
     def _tune(self, client: Any) -> None:
         """Give the SDK's requests session (google-auth's ``AuthorizedSession``, which google-cloud-core keeps
-        as ``Client._http``) a connection per worker and the environment's proxy and CA settings read once
-        (see ``_requests``). Should a later SDK not have that session, files go at most 10 at once instead,
-        the pool requests keeps."""
+        as ``Client._http``) a connection per worker, and the settings' proxy and CA bundle in place of
+        requests' scan of the environment at every request (see ``_requests``). Should a later SDK not
+        have that session, files go at most 10 at once instead, the pool requests keeps."""
         import requests
 
         session = getattr(client, "_http", None)
@@ -171,7 +171,7 @@ class GCSArtifactRepository(ArtifactRepository):
             self.max_workers = min(self.max_workers, REQUESTS_POOL)
             return
         mount(session, pooled_adapter(pool=max(REQUESTS_POOL, self.max_workers)))
-        resolve_environment_once(session, client.api_endpoint)
+        apply_settings(session, client.api_endpoint, self.settings)
 
     def _calls(self) -> dict[str, Any]:
         """The timeout (and retry policy, if given) of every SDK call."""

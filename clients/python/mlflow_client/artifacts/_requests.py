@@ -3,14 +3,18 @@
 Two things the SDKs leave at requests' defaults cost a small file most of its client time, and are set
 here: the pool holds 10 connections per host (more files at once than that open and discard connections,
 with a urllib3 warning each), and with ``trust_env`` requests scans the whole environment for proxy
-variables at every request. A third costs a big download most of its client time: google-cloud-storage
-reads a response 8 KiB at a time, so the adapter's responses read at least ``READ_BLOCK`` bytes at a time.
+variables at every request (``apply_settings`` takes them from ``Settings`` instead, once). A third
+costs a big download most of its client time: google-cloud-storage reads a response 8 KiB at a time,
+so the adapter's responses read at least ``READ_BLOCK`` bytes at a time.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
+from urllib.parse import urlsplit
+
+from .._proxies import proxy_for
+from .._settings import Settings
 
 #: Bytes per socket send of a streamed request body (urllib3's default: 8 KiB).
 SEND_BLOCK = 256 * 1024
@@ -56,17 +60,16 @@ def mount(session: Any, adapter: Any) -> None:
     session.mount("http://", adapter)
 
 
-def resolve_environment_once(session: Any, url: str) -> None:
-    """Read the proxy and CA bundle variables now, for requests to ``url``, not at every request as requests
-    does by default.
+def apply_settings(session: Any, url: str, settings: Settings) -> None:
+    """Route and verify ``session``'s requests to ``url`` as ``settings`` say, not by the environment that
+    requests would scan at every request (``trust_env`` is turned off).
 
-    The same variables requests reads (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``,
-    ``CURL_CA_BUNDLE``) are applied once here, and ``trust_env`` is turned off.
+    The proxy is ``proxy_for``'s, as for the tracking transport; the CA bundle is ``REQUESTS_CA_BUNDLE``,
+    else ``CURL_CA_BUNDLE``, as requests would read them (else requests' own default, certifi's).
     """
-    import requests.utils
-
     session.trust_env = False
-    session.proxies.update(requests.utils.get_environ_proxies(url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
+    proxy = proxy_for(settings, url)
+    if proxy is not None:
+        session.proxies[urlsplit(url).scheme.lower()] = proxy
+    if settings.ca_bundle is not None:
+        session.verify = settings.ca_bundle
