@@ -651,6 +651,27 @@ def test_tls_with_requests_ca_bundle_as_mlflows_client_reads_it(tls_url: str, ce
         HttpTransport(tls_url, Settings.from_env({"CURL_CA_BUNDLE": str(tmp_path / "missing.pem")}))
 
 
+def test_requests_ca_bundle_works_for_mlflows_client_and_ours_alike(
+    tls_url: str, certs: Certs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim above, checked against MLflow's own client: it trusts the CA in REQUESTS_CA_BUNDLE, and
+    without it rejects the server's certificate; ours, built from the same environment, does the same."""
+    from mlflow import MlflowClient as OfficialClient
+
+    for name in ("CURL_CA_BUNDLE", "MLFLOW_TRACKING_SERVER_CERT_PATH", "MLFLOW_TRACKING_INSECURE_TLS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certs.ca)
+    assert OfficialClient(tracking_uri=tls_url).get_experiment("0").experiment_id == "0"
+    with HttpTransport(tls_url, Settings.from_env()) as t:
+        assert get_default_experiment(t)["experiment"]["experiment_id"] == "0"
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    with pytest.raises(Exception, match=r"(?i)certificate verify failed"):
+        OfficialClient(tracking_uri=tls_url).get_experiment("0")
+    with HttpTransport(tls_url, Settings.from_env()) as t, pytest.raises(ConnectionFailed, match="verify failed"):
+        get_default_experiment(t)
+
+
 def test_tls_default_verification_rejects_an_unknown_ca(tls_url: str) -> None:
     waits: list[float] = []
     with make(tls_url, waits) as t, pytest.raises(ConnectionFailed) as info:
