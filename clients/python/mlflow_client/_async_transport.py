@@ -111,8 +111,8 @@ class AsyncHttpTransport:
             limits=lib.Limits(max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency),
             follow_redirects=settings.allow_redirects,
             max_redirects=MAX_REDIRECTS,
-            # The settings' proxy for the server's URL, as the sync transport routes it; httpx reads no variable
-            # (a redirect to another host keeps this choice, where the sync transport decides per host).
+            # The settings' proxy for the server's URL (every request goes there), as the sync transport routes
+            # it; httpx reads no variable. A redirect keeps the choice, as urllib3's manager does for the sync one.
             proxy=proxy_for(settings, self._core.base_url),
             trust_env=False,
         )
