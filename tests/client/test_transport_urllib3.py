@@ -222,6 +222,12 @@ def test_no_proxy_matches_hosts_and_domain_suffixes_by_urllibs_rules() -> None:
     assert proxy_for(s, "https://notcorp.example") == "http://proxy.corp:3128"  # a suffix matches at a dot only
     assert proxy_for(s.with_changes(no_proxy="*"), "https://anywhere.example") is None
     assert proxy_for(s.with_changes(no_proxy="::1"), "http://[::1]:5000/") is None
+    # CIDR blocks, as requests (so MLflow) takes them: addresses inside go direct, others and names do not.
+    blocks = s.with_changes(no_proxy="example.org, 10.0.0.0/8, fd00::/8, not/a-block")
+    for direct in ("https://10.1.2.3:5000", "https://10.255.255.255", "https://[fd00::5]/x", "https://example.org"):
+        assert proxy_for(blocks, direct) is None, direct
+    for proxied in ("https://11.0.0.1", "https://[fe80::1]", "https://10.0.0.0.example.com"):
+        assert proxy_for(blocks, proxied) == "http://proxy.corp:3128", proxied
     assert proxy_for(Settings(), "https://mlflow.example.com") is None
 
 

@@ -127,7 +127,8 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "NO_PROXY",
         "no_proxy",
         None,
-        "Comma-separated hosts and domain suffixes reached without a proxy, `*` for all (`no_proxy` too, which wins).",
+        "Comma-separated hosts, domain suffixes and CIDR blocks reached without a proxy, `*` for all "
+        "(`no_proxy` too, which wins).",
         lowercase=True,
     ),
     EnvVar(
