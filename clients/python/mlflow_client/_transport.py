@@ -177,8 +177,10 @@ class Urllib3Adapter:
             raise_on_status=False,
             respect_retry_after_header=False,
         )
-        # HTTP(S)_PROXY, ALL_PROXY and NO_PROXY as Settings read them (the variables requests and MLflow read).
-        self._settings: Settings | None = settings if pool_manager is None else None
+        # HTTP(S)_PROXY, ALL_PROXY and NO_PROXY as Settings read them (the variables requests and MLflow read);
+        # None when no proxy is set (or the manager is given): every request then goes straight to _manager.
+        proxied = any(p is not None for p in (settings.http_proxy, settings.https_proxy, settings.all_proxy))
+        self._settings: Settings | None = settings if pool_manager is None and proxied else None
         self._proxy_managers: dict[str, urllib3.ProxyManager] = {}
         self._route: dict[tuple[str, str], urllib3.PoolManager] = {}
 
@@ -208,7 +210,7 @@ class Urllib3Adapter:
     def _manager_for(self, url: str) -> urllib3.PoolManager:
         """Direct, or through the proxy the settings name for this scheme and host."""
         s = self._settings
-        if s is None or (s.http_proxy is None and s.https_proxy is None and s.all_proxy is None):
+        if s is None:
             return self._manager
         scheme, _, rest = url.partition("://")
         host = rest.split("/", 1)[0].rpartition("@")[2]
